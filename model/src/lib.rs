@@ -1,0 +1,13 @@
+//! Plain data records of kube-acs: what the ACS knows about a device, its parameters, the tasks
+//! queued for it and the faults it reported. No I/O; the `acs-store` crate encodes them.
+
+pub mod device;
+pub mod parameter;
+pub mod task;
+
+pub use device::{ConnectionRequestInfo, DeviceId, DeviceRecord};
+pub use parameter::ParameterRecord;
+pub use task::{FaultRecord, TaskRecord, TaskSpec, TaskStatus};
+
+/// Milliseconds since the Unix epoch; the clock is always passed in, never read here.
+pub type Millis = u64;
