@@ -1,1 +1,13 @@
-//! provisioning
+//! Pure provisioning logic over plain data: no I/O, no clock (times are passed in).
+//!
+//! - [`inform`]: what an Inform tells the ACS and which waiting tasks it completes.
+//! - [`task_plan`]: which RPC a task sends next, and what each response changes.
+//! - [`retry`]: how a faulted task is retried with backoff up to a limit.
+//! - [`tree`]: the updates to a device's stored parameter tree that the above produce.
+
+pub mod inform;
+pub mod retry;
+pub mod task_plan;
+pub mod tree;
+
+pub use tree::TreeUpdate;

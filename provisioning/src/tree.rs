@@ -1,0 +1,68 @@
+//! Changes to a device's stored parameter tree, produced by the pure logic and applied by the
+//! caller inside its store transaction.
+
+use cwmp::{ParameterInfo, XsdType};
+
+/// One change to the stored parameter tree.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TreeUpdate {
+    /// A parameter's value as the device reported (or accepted) it.
+    Value {
+        /// Full path.
+        path: String,
+        /// Value text.
+        value: String,
+        /// Declared type.
+        xsd_type: XsdType,
+    },
+    /// A parameter or object exists, with its writability.
+    Exists {
+        /// Full path (objects end with a dot).
+        path: String,
+        /// Whether the ACS may write it.
+        writable: bool,
+    },
+    /// Notification and access attributes.
+    Attributes {
+        /// Full path.
+        path: String,
+        /// New notification value, if known.
+        notification: Option<u8>,
+        /// New access list, if known.
+        access_list: Option<Vec<String>>,
+    },
+    /// Everything under `root` that is not in `present` no longer exists on the device (the
+    /// result of a full GetParameterNames of `root`).
+    Prune {
+        /// Partial path ending with a dot (empty for the whole tree).
+        root: String,
+        /// The paths the device reported.
+        present: Vec<String>,
+    },
+    /// An object instance and everything below it were deleted.
+    DeleteSubtree {
+        /// Instance path ending with a dot.
+        path: String,
+    },
+    /// Forget the whole tree (0 BOOTSTRAP: the device was reset or is new).
+    Reset,
+}
+
+/// The updates a GetParameterNamesResponse implies, including the pruning of vanished nodes
+/// when the whole subtree was listed.
+pub fn names_updates(root: &str, next_level: bool, names: &[ParameterInfo]) -> Vec<TreeUpdate> {
+    let mut updates: Vec<TreeUpdate> = names
+        .iter()
+        .map(|info| TreeUpdate::Exists {
+            path: info.name.clone(),
+            writable: info.writable,
+        })
+        .collect();
+    if !next_level {
+        updates.push(TreeUpdate::Prune {
+            root: root.to_string(),
+            present: names.iter().map(|info| info.name.clone()).collect(),
+        });
+    }
+    updates
+}
