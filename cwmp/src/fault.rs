@@ -4,6 +4,7 @@ use serde::{Deserialize, Serialize};
 
 /// The `cwmp:Fault` detail of a SOAP fault.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
 pub struct CwmpFault {
     /// The fault code, such as 9005.
     pub code: u32,
@@ -15,6 +16,7 @@ pub struct CwmpFault {
 
 /// One `SetParameterValuesFault` entry: which parameter failed and why.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
 pub struct SetParameterValuesFault {
     /// The parameter.
     pub parameter_name: String,

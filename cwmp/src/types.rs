@@ -9,7 +9,7 @@ use crate::event::EventCode;
 use crate::fault::CwmpFault;
 
 /// A CWMP protocol version, carried as the `urn:dslforum-org:cwmp-1-N` namespace.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
 pub enum CwmpVersion {
     /// `urn:dslforum-org:cwmp-1-0`
     V1_0,
@@ -52,8 +52,9 @@ pub struct Header {
     pub use_cwmp_version: Option<String>,
 }
 
-/// The declared `xsi:type` of a parameter value.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize, Default)]
+/// The declared `xsi:type` of a parameter value; in JSON the prefixed name, such as
+/// `"xsd:unsignedInt"`.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Default)]
 pub enum XsdType {
     /// `xsd:string`, also used when the type is missing.
     #[default]
@@ -85,12 +86,73 @@ pub struct ParameterValue {
     pub name: String,
     /// The value as text.
     pub value: String,
-    /// Declared type.
+    /// Declared type (`type` in JSON, `xsd:string` when absent).
+    #[serde(rename = "type", default)]
     pub xsd_type: XsdType,
+}
+
+impl XsdType {
+    /// The type name as written in `xsi:type`, such as `xsd:unsignedInt` (`cwmp:` for others).
+    pub fn prefixed_name(&self) -> std::borrow::Cow<'static, str> {
+        use std::borrow::Cow;
+        Cow::Borrowed(match self {
+            XsdType::String => "xsd:string",
+            XsdType::Int => "xsd:int",
+            XsdType::UnsignedInt => "xsd:unsignedInt",
+            XsdType::Long => "xsd:long",
+            XsdType::UnsignedLong => "xsd:unsignedLong",
+            XsdType::Boolean => "xsd:boolean",
+            XsdType::DateTime => "xsd:dateTime",
+            XsdType::Base64 => "xsd:base64",
+            XsdType::HexBinary => "xsd:hexBinary",
+            XsdType::Other(name) => return Cow::Owned(format!("cwmp:{name}")),
+        })
+    }
+
+    /// Parses a type name with or without a prefix (`xsd:int`, `xs:int`, `int`), ignoring case;
+    /// unknown names become [`XsdType::Other`] without their prefix.
+    pub fn from_name(name: &str) -> XsdType {
+        let name = name.trim();
+        let local = name.rsplit_once(':').map_or(name, |(_, local)| local);
+        const KNOWN: &[(&str, XsdType)] = &[
+            ("string", XsdType::String),
+            ("int", XsdType::Int),
+            ("unsignedInt", XsdType::UnsignedInt),
+            ("long", XsdType::Long),
+            ("unsignedLong", XsdType::UnsignedLong),
+            ("boolean", XsdType::Boolean),
+            ("dateTime", XsdType::DateTime),
+            ("base64", XsdType::Base64),
+            ("base64Binary", XsdType::Base64),
+            ("hexBinary", XsdType::HexBinary),
+        ];
+        if local.is_empty() {
+            return XsdType::String;
+        }
+        KNOWN
+            .iter()
+            .find(|(known, _)| known.eq_ignore_ascii_case(local))
+            .map(|(_, t)| t.clone())
+            .unwrap_or_else(|| XsdType::Other(local.to_string()))
+    }
+}
+
+impl Serialize for XsdType {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(&self.prefixed_name())
+    }
+}
+
+impl<'de> Deserialize<'de> for XsdType {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let name = String::deserialize(deserializer)?;
+        Ok(XsdType::from_name(&name))
+    }
 }
 
 /// `ParameterInfoStruct` from GetParameterNamesResponse.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
 pub struct ParameterInfo {
     /// Parameter or object path (objects end with a dot).
     pub name: String,
@@ -100,6 +162,7 @@ pub struct ParameterInfo {
 
 /// `ParameterAttributeStruct` from GetParameterAttributesResponse.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
 pub struct ParameterAttribute {
     /// Parameter path.
     pub name: String,
@@ -111,6 +174,7 @@ pub struct ParameterAttribute {
 
 /// `SetParameterAttributesStruct` of a SetParameterAttributes request.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
 pub struct SetParameterAttribute {
     /// Parameter path (partial paths end with a dot).
     pub name: String,
@@ -126,6 +190,7 @@ pub struct SetParameterAttribute {
 
 /// `EventStruct` of an Inform.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
 pub struct Event {
     /// The event code.
     pub code: EventCode,
@@ -135,6 +200,7 @@ pub struct Event {
 
 /// `DeviceIdStruct` of an Inform.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize, Default)]
+#[serde(rename_all = "camelCase", default)]
 pub struct DeviceIdStruct {
     /// Manufacturer name.
     pub manufacturer: String,
@@ -258,6 +324,7 @@ pub struct AutonomousDuOpResult {
 
 /// The Download RPC (ACS to CPE).
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
 pub struct Download {
     /// Echoed back in TransferComplete.
     pub command_key: String,
@@ -283,6 +350,7 @@ pub struct Download {
 
 /// The Upload RPC (ACS to CPE).
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
 pub struct Upload {
     /// Echoed back in TransferComplete.
     pub command_key: String,
@@ -300,6 +368,7 @@ pub struct Upload {
 
 /// `TimeWindowStruct` of ScheduleDownload.
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
 pub struct TimeWindow {
     /// Seconds from now when the window opens.
     pub window_start: u32,
@@ -315,6 +384,7 @@ pub struct TimeWindow {
 
 /// The ScheduleDownload RPC (ACS to CPE, CWMP 1.2+).
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
 pub struct ScheduleDownload {
     /// Echoed back in TransferComplete.
     pub command_key: String,

@@ -53,6 +53,7 @@ fn escape(part: &str) -> String {
 
 /// Where and how to reach the device's connection-request server.
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
 pub struct ConnectionRequestInfo {
     /// `ManagementServer.ConnectionRequestURL` as last reported.
     pub url: String,
@@ -65,6 +66,7 @@ pub struct ConnectionRequestInfo {
 
 /// What the ACS keeps about one device, apart from its parameter tree, tasks and faults.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
 pub struct DeviceRecord {
     /// Derived id.
     pub id: DeviceId,

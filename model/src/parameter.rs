@@ -7,6 +7,7 @@ use crate::Millis;
 
 /// One parameter or object of a device's tree, with what is known of it and when it was learned.
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
 pub struct ParameterRecord {
     /// True for objects (paths ending with a dot).
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]

@@ -125,7 +125,8 @@ pub enum ConnectionRequestState {
     },
 }
 
-/// A task queued for one device.
+/// A task queued for one device. Its id is also the command key of the RPCs it sends (reboot,
+/// download, upload, schedule inform), so completion events find it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct TaskRecord {
@@ -146,9 +147,6 @@ pub struct TaskRecord {
     /// The last fault, if any.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub fault: Option<cwmp::CwmpFault>,
-    /// The command key sent with the RPC (reboot, download, upload, schedule inform).
-    #[serde(default, skip_serializing_if = "String::is_empty")]
-    pub command_key: String,
     /// Result data, such as the instance number of an AddObject.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub result: Option<serde_json::Value>,

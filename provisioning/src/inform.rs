@@ -73,7 +73,7 @@ pub fn completes(facts: &InformFacts, task: &TaskRecord) -> bool {
             facts
                 .reboot_keys
                 .iter()
-                .any(|key| key.is_empty() || *key == task.command_key)
+                .any(|key| key.is_empty() || *key == task.id)
                 || (facts.boot && facts.reboot_keys.is_empty())
         }
         TaskSpec::FactoryReset => facts.bootstrap,
@@ -156,7 +156,7 @@ mod tests {
 
     fn task(spec: TaskSpec, key: &str) -> TaskRecord {
         TaskRecord {
-            id: "t1".into(),
+            id: key.into(),
             device: DeviceId("d".into()),
             spec,
             status: TaskStatus::AwaitingCompletion,
@@ -164,7 +164,6 @@ mod tests {
             attempts: 0,
             not_before: 0,
             fault: None,
-            command_key: key.into(),
             result: None,
             connection_request: None,
             finished: None,

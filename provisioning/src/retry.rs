@@ -71,7 +71,6 @@ mod tests {
             attempts: 0,
             not_before: 0,
             fault: None,
-            command_key: String::new(),
             result: None,
             connection_request: None,
             finished: None,

@@ -1,1 +1,25 @@
-//! acs-store
+//! Storage of kube-acs.
+//!
+//! - [`kv`]: the transactional key-value interface ([`Store`], [`Transaction`]) every backend
+//!   implements, with snapshot isolation and optimistic commits.
+//! - [`transact`]: runs a closure in a transaction, retrying on conflicts.
+//! - [`embedded`]: the single-node backend on a redb file, with group commit.
+//! - [`keyspace`]: how records map to keys (the layout is documented there).
+//! - [`records`]: typed access to devices, parameters, tasks and faults; the only place that
+//!   encodes them.
+//! - [`ids`]: time-ordered ids for tasks and faults.
+//! - [`conformance`]: the behaviour every backend must show, as reusable async checks.
+
+pub mod conformance;
+pub mod embedded;
+pub mod error;
+pub mod ids;
+pub mod keyspace;
+pub mod kv;
+pub mod records;
+mod retry;
+
+pub use embedded::{CommitStats, EmbeddedOptions, EmbeddedStore};
+pub use error::{Result, StoreError};
+pub use kv::{KeyRange, KvPair, Store, Transaction};
+pub use retry::{transact, BoxFuture, MAX_ATTEMPTS};

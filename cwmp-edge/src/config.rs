@@ -1,0 +1,80 @@
+//! Settings of the CWMP edge: limits, authentication, timeouts and retries.
+
+use std::time::Duration;
+
+use provisioning::retry::RetryPolicy;
+
+/// How CPEs must authenticate on the CWMP port.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub enum CpeAuthMode {
+    /// No authentication (lab use).
+    #[default]
+    None,
+    /// HTTP Basic (only sensible over HTTPS).
+    Basic,
+    /// HTTP Digest.
+    Digest,
+    /// Digest or Basic, challenged with Digest.
+    DigestOrBasic,
+}
+
+impl std::str::FromStr for CpeAuthMode {
+    type Err = String;
+
+    fn from_str(text: &str) -> Result<Self, Self::Err> {
+        match text.to_ascii_lowercase().as_str() {
+            "none" => Ok(CpeAuthMode::None),
+            "basic" => Ok(CpeAuthMode::Basic),
+            "digest" => Ok(CpeAuthMode::Digest),
+            "digest-or-basic" | "any" => Ok(CpeAuthMode::DigestOrBasic),
+            other => Err(format!(
+                "unknown CPE auth mode {other:?} (none, basic, digest, digest-or-basic)"
+            )),
+        }
+    }
+}
+
+/// Settings of the CWMP edge.
+#[derive(Debug, Clone)]
+pub struct EdgeConfig {
+    /// Largest accepted request body.
+    pub max_body_bytes: usize,
+    /// Largest accepted request head (request line plus headers).
+    pub max_header_bytes: usize,
+    /// Time allowed to receive a request's head.
+    pub header_timeout: Duration,
+    /// Time allowed to receive a request's body.
+    pub body_timeout: Duration,
+    /// How long a session may stay idle before it is dropped.
+    pub session_timeout: Duration,
+    /// How CPEs authenticate.
+    pub cpe_auth: CpeAuthMode,
+    /// Shared CPE credentials (user name, password), accepted for every device.
+    pub cpe_credentials: Option<(String, String)>,
+    /// The Digest realm.
+    pub auth_realm: String,
+    /// Default connection-request credentials, used when a device has none of its own.
+    pub connection_request_credentials: (String, String),
+    /// Timeout of one connection request.
+    pub connection_request_timeout: Duration,
+    /// Retries of tasks that faulted.
+    pub retry: RetryPolicy,
+}
+
+impl Default for EdgeConfig {
+    fn default() -> Self {
+        EdgeConfig {
+            max_body_bytes: 8 * 1024 * 1024,
+            max_header_bytes: 64 * 1024,
+            header_timeout: Duration::from_secs(30),
+            body_timeout: Duration::from_secs(60),
+            session_timeout: Duration::from_secs(30),
+            cpe_auth: CpeAuthMode::None,
+            cpe_credentials: None,
+            auth_realm: "kube-acs".to_string(),
+            connection_request_credentials: (String::new(), String::new()),
+            connection_request_timeout: Duration::from_secs(5),
+            retry: RetryPolicy::default(),
+        }
+    }
+}

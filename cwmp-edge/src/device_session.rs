@@ -1,0 +1,455 @@
+//! One device's CWMP session at run time: the pure session state machine and task planner,
+//! joined to the store. Every exchange is one store transaction, committed before the reply.
+
+use std::collections::{HashMap, HashSet, VecDeque};
+
+use acs_model::{DeviceId, DeviceRecord, FaultRecord, Millis, ParameterRecord, TaskRecord, TaskStatus};
+use acs_store::{records, StoreError, Transaction};
+use cwmp::session::{Incoming, RequestToken, Session};
+use cwmp::{Body, CwmpFault, Inform};
+use provisioning::inform::{completes, data_model_root, diagnostics_objects, read_inform, InformFacts};
+use provisioning::retry::RetryPolicy;
+use provisioning::task_plan::{self, Next, Stage};
+use provisioning::TreeUpdate;
+
+/// Makes unique, time-ordered record ids from the current time.
+pub type IdSource = fn(Millis) -> String;
+
+/// Why a request was sent within the session.
+#[derive(Debug, Clone, PartialEq)]
+enum Origin {
+    /// A step of a queued task.
+    Task { task_id: String, stage: Stage },
+    /// Reading diagnostics results after `8 DIAGNOSTICS COMPLETE`.
+    DiagnosticsResults,
+}
+
+/// What the caller must do after a committed exchange.
+#[derive(Debug, Default)]
+pub struct Outcome {
+    /// Tasks whose record the device changed (done, failed, faulted, or awaiting an event);
+    /// API callers waiting on them are woken.
+    pub changed_tasks: Vec<String>,
+}
+
+/// A device's session state between HTTP exchanges (cloned to roll back an exchange whose
+/// store transaction conflicted).
+#[derive(Clone)]
+pub struct DeviceSession {
+    /// The protocol state machine.
+    pub session: Session,
+    /// The device in session.
+    pub device: DeviceId,
+    root: &'static str,
+    next_token: RequestToken,
+    in_flight: HashMap<RequestToken, Origin>,
+    waiting_tasks: VecDeque<TaskRecord>,
+    tried: HashSet<String>,
+    rechecked: bool,
+    retry: RetryPolicy,
+}
+
+impl DeviceSession {
+    /// A session for the device whose Inform is `inform`.
+    pub fn new(session_id: &str, inform: &Inform, retry: RetryPolicy) -> DeviceSession {
+        DeviceSession {
+            session: Session::new(session_id),
+            device: DeviceId::from_identity(&inform.device_id),
+            root: data_model_root(inform),
+            next_token: 1,
+            in_flight: HashMap::new(),
+            waiting_tasks: VecDeque::new(),
+            tried: HashSet::new(),
+            rechecked: false,
+            retry,
+        }
+    }
+
+    /// Applies what the CPE sent to the store (within `txn`, which the caller commits) and
+    /// queues the next requests.
+    pub async fn apply(
+        &mut self,
+        txn: &mut dyn Transaction,
+        incoming: &Incoming,
+        remote: &str,
+        now: Millis,
+        ids: IdSource,
+    ) -> Result<Outcome, StoreError> {
+        let mut outcome = Outcome::default();
+        match incoming {
+            Incoming::Inform { inform, .. } => {
+                self.apply_inform(txn, inform, remote, now, &mut outcome).await?
+            }
+            Incoming::CpeRequest(body) => self.apply_cpe_request(txn, body, now, ids, &mut outcome).await?,
+            Incoming::Response { token, body } => {
+                if let Some(origin) = self.in_flight.remove(token) {
+                    self.apply_response(txn, origin, body, now, ids, &mut outcome).await?;
+                }
+            }
+            Incoming::Fault { token, fault } => {
+                if let Some(Origin::Task { task_id, .. }) = self.in_flight.remove(token) {
+                    self.fail_task(txn, &task_id, fault.clone(), now, ids, &mut outcome).await?;
+                } else {
+                    self.record_fault(txn, None, fault.clone(), 0, now, ids).await?;
+                }
+            }
+            Incoming::Unanswered { token } => {
+                self.in_flight.remove(token);
+            }
+            Incoming::CpeDone => {}
+        }
+        if !self.session.awaiting_response() && self.session.queued() == 0 {
+            self.queue_next_task(txn, now).await?;
+        }
+        Ok(outcome)
+    }
+
+    async fn apply_inform(
+        &mut self,
+        txn: &mut dyn Transaction,
+        inform: &Inform,
+        remote: &str,
+        now: Millis,
+        outcome: &mut Outcome,
+    ) -> Result<(), StoreError> {
+        let facts = read_inform(inform);
+        let existing = records::get_device(txn, &self.device).await?;
+        let mut device = existing.clone().unwrap_or_else(|| DeviceRecord {
+            id: self.device.clone(),
+            identity: inform.device_id.clone(),
+            first_seen: now,
+            last_inform: now,
+            last_events: vec![],
+            last_boot: None,
+            last_bootstrap: None,
+            cwmp_version: self.session.version(),
+            connection_request: Default::default(),
+            tags: Default::default(),
+            remote_address: String::new(),
+        });
+        device.identity = inform.device_id.clone();
+        device.last_inform = now;
+        device.last_events = inform.events.iter().map(|e| e.code.to_string()).collect();
+        if facts.boot {
+            device.last_boot = Some(now);
+        }
+        if facts.bootstrap {
+            device.last_bootstrap = Some(now);
+        }
+        device.cwmp_version = self.session.version();
+        if let Some(url) = &facts.connection_request_url {
+            device.connection_request.url = url.clone();
+        }
+        device.remote_address = remote.to_string();
+        records::put_device(txn, &device).await?;
+        apply_updates(txn, &self.device, &facts.updates, now).await?;
+
+        for mut task in records::list_tasks(txn, &self.device).await? {
+            if completes(&facts, &task) {
+                finish(&mut task, now, None);
+                records::put_task(txn, &task).await?;
+                outcome.changed_tasks.push(task.id.clone());
+            } else if task.status == TaskStatus::Pending && task.not_before <= now {
+                self.waiting_tasks.push_back(task);
+            }
+        }
+        if facts.diagnostics_complete {
+            self.queue_diagnostics(txn, &facts).await?;
+        }
+        Ok(())
+    }
+
+    async fn queue_diagnostics(&mut self, txn: &mut dyn Transaction, facts: &InformFacts) -> Result<(), StoreError> {
+        let stored = records::scan_parameters(txn, &facts.device_id, self.root).await?;
+        let states: Vec<(String, String)> = stored
+            .into_iter()
+            .filter(|(path, _)| path.ends_with(".DiagnosticsState"))
+            .filter_map(|(path, record)| record.value.map(|(value, _)| (path, value)))
+            .collect();
+        let objects = diagnostics_objects(states.iter().map(|(p, v)| (p.as_str(), v.as_str())), self.root);
+        let token = self.token(Origin::DiagnosticsResults);
+        self.session.enqueue(token, Body::GetParameterValues { names: objects });
+        Ok(())
+    }
+
+    async fn apply_cpe_request(
+        &mut self,
+        txn: &mut dyn Transaction,
+        body: &Body,
+        now: Millis,
+        ids: IdSource,
+        outcome: &mut Outcome,
+    ) -> Result<(), StoreError> {
+        match body {
+            Body::TransferComplete(complete) => {
+                let task = records::get_task(txn, &complete.command_key).await?;
+                let fault = (complete.fault.code != 0)
+                    .then(|| CwmpFault::with_text(complete.fault.code, complete.fault.string.clone()));
+                match task {
+                    Some(mut task) if task.device == self.device => match fault {
+                        None => {
+                            finish(&mut task, now, Some(serde_json::json!({
+                                "startTime": complete.start_time,
+                                "completeTime": complete.complete_time,
+                            })));
+                            records::put_task(txn, &task).await?;
+                            outcome.changed_tasks.push(task.id);
+                        }
+                        Some(fault) => {
+                            self.fail_task(txn, &task.id, fault, now, ids, outcome).await?;
+                        }
+                    },
+                    _ => {
+                        if let Some(fault) = fault {
+                            self.record_fault(txn, None, fault, 0, now, ids).await?;
+                        }
+                    }
+                }
+            }
+            Body::AutonomousTransferComplete(complete) if complete.fault.code != 0 => {
+                let fault = CwmpFault::with_text(complete.fault.code, complete.fault.string.clone());
+                self.record_fault(txn, None, fault, 0, now, ids).await?;
+            }
+            Body::DUStateChangeComplete(complete) => {
+                for result in complete.results.iter().filter(|r| r.fault.code != 0) {
+                    let fault = CwmpFault::with_text(result.fault.code, result.fault.string.clone());
+                    self.record_fault(txn, None, fault, 0, now, ids).await?;
+                }
+            }
+            other => {
+                tracing::info!(device = %self.device, method = cwmp::session::method_name(other), "CPE request");
+            }
+        }
+        Ok(())
+    }
+
+    async fn apply_response(
+        &mut self,
+        txn: &mut dyn Transaction,
+        origin: Origin,
+        body: &Body,
+        now: Millis,
+        ids: IdSource,
+        outcome: &mut Outcome,
+    ) -> Result<(), StoreError> {
+        let (task_id, stage) = match origin {
+            Origin::DiagnosticsResults => {
+                if let Body::GetParameterValuesResponse(values) = body {
+                    let updates: Vec<TreeUpdate> = values
+                        .iter()
+                        .map(|p| TreeUpdate::Value {
+                            path: p.name.clone(),
+                            value: p.value.clone(),
+                            xsd_type: p.xsd_type.clone(),
+                        })
+                        .collect();
+                    apply_updates(txn, &self.device, &updates, now).await?;
+                }
+                return Ok(());
+            }
+            Origin::Task { task_id, stage } => (task_id, stage),
+        };
+        let Some(mut task) = records::get_task(txn, &task_id).await? else {
+            // Deleted through the API while in flight: still store what the device said.
+            return Ok(());
+        };
+        let advance = match task_plan::advance(&task, &stage, body) {
+            Ok(advance) => advance,
+            Err(unexpected) => {
+                let fault = CwmpFault::with_text(8003, unexpected.0);
+                return self.fail_task(txn, &task_id, fault, now, ids, outcome).await;
+            }
+        };
+        apply_updates(txn, &self.device, &advance.updates, now).await?;
+        if advance.progress.is_some() {
+            task.result = advance.progress;
+        }
+        match advance.next {
+            Next::Continue(next) => {
+                let request = task_plan::request(&task, &next);
+                let token = self.token(Origin::Task {
+                    task_id: task.id.clone(),
+                    stage: next,
+                });
+                self.session.enqueue(token, request);
+            }
+            Next::Done(result) => {
+                finish(&mut task, now, result);
+                outcome.changed_tasks.push(task.id.clone());
+            }
+            Next::AwaitCompletion => {
+                task.status = TaskStatus::AwaitingCompletion;
+                outcome.changed_tasks.push(task.id.clone());
+            }
+        }
+        records::put_task(txn, &task).await
+    }
+
+    async fn fail_task(
+        &mut self,
+        txn: &mut dyn Transaction,
+        task_id: &str,
+        fault: CwmpFault,
+        now: Millis,
+        ids: IdSource,
+        outcome: &mut Outcome,
+    ) -> Result<(), StoreError> {
+        let Some(mut task) = records::get_task(txn, task_id).await? else {
+            return self.record_fault(txn, None, fault, 0, now, ids).await;
+        };
+        tracing::warn!(device = %self.device, task = task_id, code = fault.code, fault = %fault.string, "task faulted");
+        self.retry.record_fault(&mut task, fault.clone(), now);
+        records::put_task(txn, &task).await?;
+        outcome.changed_tasks.push(task.id.clone());
+        self.record_fault(txn, Some(task.id.clone()), fault, task.attempts, now, ids).await
+    }
+
+    async fn record_fault(
+        &self,
+        txn: &mut dyn Transaction,
+        task_id: Option<String>,
+        fault: CwmpFault,
+        attempts: u32,
+        now: Millis,
+        ids: IdSource,
+    ) -> Result<(), StoreError> {
+        let record = FaultRecord {
+            id: ids(now),
+            device: self.device.clone(),
+            task_id,
+            fault,
+            timestamp: now,
+            attempts,
+        };
+        records::put_fault(txn, &record).await
+    }
+
+    /// Queues the first request of the next waiting task; when none is left, looks once more
+    /// in the store for tasks queued while the session ran.
+    async fn queue_next_task(&mut self, txn: &mut dyn Transaction, now: Millis) -> Result<(), StoreError> {
+        if self.waiting_tasks.is_empty() && !self.rechecked {
+            self.rechecked = true;
+            for task in records::list_tasks(txn, &self.device).await? {
+                if task.status == TaskStatus::Pending && task.not_before <= now && !self.tried.contains(&task.id) {
+                    self.waiting_tasks.push_back(task);
+                }
+            }
+        }
+        while let Some(task) = self.waiting_tasks.pop_front() {
+            if !self.tried.insert(task.id.clone()) {
+                continue;
+            }
+            let stage = task_plan::start_stage(&task);
+            let request = task_plan::request(&task, &stage);
+            let token = self.token(Origin::Task {
+                task_id: task.id.clone(),
+                stage,
+            });
+            self.session.enqueue(token, request);
+            // Tasks queued later in this session are looked for again once this one is done.
+            self.rechecked = false;
+            return Ok(());
+        }
+        Ok(())
+    }
+
+    fn token(&mut self, origin: Origin) -> RequestToken {
+        let token = self.next_token;
+        self.next_token += 1;
+        self.in_flight.insert(token, origin);
+        token
+    }
+}
+
+fn finish(task: &mut TaskRecord, now: Millis, result: Option<serde_json::Value>) {
+    task.status = TaskStatus::Done;
+    task.finished = Some(now);
+    if result.is_some() {
+        task.result = result;
+    }
+}
+
+/// Applies tree updates to the stored tree, writing only what changed.
+pub async fn apply_updates(
+    txn: &mut dyn Transaction,
+    device: &DeviceId,
+    updates: &[TreeUpdate],
+    now: Millis,
+) -> Result<(), StoreError> {
+    for update in updates {
+        match update {
+            TreeUpdate::Reset => {
+                records::delete_parameter_subtree(txn, device, "").await?;
+            }
+            TreeUpdate::DeleteSubtree { path } => {
+                records::delete_parameter_subtree(txn, device, path).await?;
+            }
+            TreeUpdate::Prune { root, present } => {
+                let present: HashSet<&str> = present.iter().map(String::as_str).collect();
+                for (path, _) in records::scan_parameters(txn, device, root).await? {
+                    if path != *root && !present.contains(path.as_str()) {
+                        records::delete_parameter(txn, device, &path).await?;
+                    }
+                }
+            }
+            TreeUpdate::Value { path, value, xsd_type } => {
+                merge(txn, device, path, now, |record| {
+                    let new = Some((value.clone(), xsd_type.clone()));
+                    let changed = record.value != new;
+                    record.value = new;
+                    changed
+                })
+                .await?
+            }
+            TreeUpdate::Exists { path, writable } => {
+                merge(txn, device, path, now, |record| {
+                    let object = path.ends_with('.');
+                    let changed = record.writable != Some(*writable) || record.object != object;
+                    record.writable = Some(*writable);
+                    record.object = object;
+                    changed
+                })
+                .await?
+            }
+            TreeUpdate::Attributes {
+                path,
+                notification,
+                access_list,
+            } => {
+                merge(txn, device, path, now, |record| {
+                    let before = (record.notification, record.access_list.clone());
+                    if notification.is_some() {
+                        record.notification = *notification;
+                    }
+                    if access_list.is_some() {
+                        record.access_list = access_list.clone();
+                    }
+                    before != (record.notification, record.access_list.clone())
+                })
+                .await?
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Reads one parameter record, lets `change` update it, and writes it back if it changed.
+async fn merge(
+    txn: &mut dyn Transaction,
+    device: &DeviceId,
+    path: &str,
+    now: Millis,
+    change: impl FnOnce(&mut ParameterRecord) -> bool,
+) -> Result<(), StoreError> {
+    let existing = records::get_parameter(txn, device, path).await?;
+    let is_new = existing.is_none();
+    let mut record = existing.unwrap_or_default();
+    if change(&mut record) || is_new {
+        record.timestamp = now;
+        if record.value.is_none() && path.ends_with('.') {
+            record.object = true;
+        }
+        records::put_parameter(txn, device, path, &record).await?;
+    }
+    Ok(())
+}

@@ -1,0 +1,219 @@
+//! The edge's shared state and the operations both the CWMP side and the northbound API use:
+//! queueing tasks, sending connection requests, waiting for tasks to finish.
+
+use std::sync::Arc;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use acs_model::task::ConnectionRequestState;
+use acs_model::{DeviceId, Millis, TaskRecord, TaskSpec, TaskStatus};
+use acs_store::{ids, records, transact, Store, StoreError};
+use tokio::sync::broadcast;
+
+use crate::config::EdgeConfig;
+use crate::connection_request::{ConnectionRequestConfig, ConnectionRequester};
+use crate::digest_auth::{AcceptedSchemes, HttpAuthenticator};
+use crate::metrics::Metrics;
+use crate::sessions::SessionRegistry;
+use crate::config::CpeAuthMode;
+
+/// Milliseconds since the Unix epoch, now.
+pub fn now_millis() -> Millis {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_millis() as Millis)
+        .unwrap_or_default()
+}
+
+/// Why a task could not be queued.
+#[derive(Debug, thiserror::Error)]
+pub enum QueueError {
+    /// No such device.
+    #[error("device {0} not found")]
+    UnknownDevice(DeviceId),
+    /// The store failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// Everything the CWMP server and the API share.
+pub struct Edge {
+    /// Where all device state lives.
+    pub store: Arc<dyn Store>,
+    /// Settings.
+    pub config: EdgeConfig,
+    /// Open sessions.
+    pub sessions: SessionRegistry,
+    /// Metrics.
+    pub metrics: Metrics,
+    /// CPE authentication on the CWMP port, when enabled.
+    pub authenticator: Option<HttpAuthenticator>,
+    /// Sends connection requests.
+    pub connection_requester: ConnectionRequester,
+    changed_tasks: broadcast::Sender<String>,
+}
+
+impl Edge {
+    /// The shared state over `store` with `config`.
+    pub fn new(store: Arc<dyn Store>, config: EdgeConfig) -> Arc<Edge> {
+        let authenticator = match config.cpe_auth {
+            CpeAuthMode::None => None,
+            CpeAuthMode::Basic => Some(AcceptedSchemes::BasicOnly),
+            CpeAuthMode::Digest => Some(AcceptedSchemes::DigestOnly),
+            CpeAuthMode::DigestOrBasic => Some(AcceptedSchemes::DigestOrBasic),
+        }
+        .map(|schemes| HttpAuthenticator::with_random_secret(config.auth_realm.clone()).with_schemes(schemes));
+        let connection_requester = ConnectionRequester::new(ConnectionRequestConfig {
+            timeout: config.connection_request_timeout,
+            ..ConnectionRequestConfig::default()
+        });
+        let (changed_tasks, _) = broadcast::channel(4096);
+        Arc::new(Edge {
+            store,
+            config,
+            sessions: SessionRegistry::default(),
+            metrics: Metrics::default(),
+            authenticator,
+            connection_requester,
+            changed_tasks,
+        })
+    }
+
+    /// Tells API callers waiting on these tasks that the device changed them.
+    pub fn announce_changed(&self, task_ids: &[String]) {
+        for id in task_ids {
+            // No receiver just means nobody waits.
+            let _ = self.changed_tasks.send(id.clone());
+        }
+    }
+
+    /// Queues a task for a known device.
+    pub async fn queue_task(&self, device: &DeviceId, spec: TaskSpec) -> Result<TaskRecord, QueueError> {
+        let now = now_millis();
+        let task = TaskRecord {
+            id: ids::next_id(now),
+            device: device.clone(),
+            spec,
+            status: TaskStatus::Pending,
+            created: now,
+            attempts: 0,
+            not_before: 0,
+            fault: None,
+            result: None,
+            connection_request: None,
+            finished: None,
+        };
+        let queued = transact(self.store.as_ref(), |txn| {
+            let task = task.clone();
+            Box::pin(async move {
+                if records::get_device(txn, &task.device).await?.is_none() {
+                    return Ok(false);
+                }
+                records::put_task(txn, &task).await?;
+                Ok(true)
+            })
+        })
+        .await?;
+        if !queued {
+            return Err(QueueError::UnknownDevice(device.clone()));
+        }
+        Ok(task)
+    }
+
+    /// Sends a connection request to a device (unless it is in session already, where it picks
+    /// up new tasks by itself) and records the outcome on `task_id`.
+    pub async fn connection_request(&self, device: &DeviceId, task_id: Option<&str>) -> Result<ConnectionRequestState, StoreError> {
+        let now = now_millis();
+        let state = if self.sessions.device_in_session(device) {
+            ConnectionRequestState::Accepted { at: now }
+        } else {
+            let mut txn = self.store.begin().await?;
+            let record = records::get_device(txn.as_mut(), device).await?;
+            txn.rollback().await?;
+            let outcome = match record {
+                None => Err("device not found".to_string()),
+                Some(record) if record.connection_request.url.is_empty() => {
+                    Err("the device reported no ConnectionRequestURL".to_string())
+                }
+                Some(record) => {
+                    let info = &record.connection_request;
+                    let (default_user, default_password) = &self.config.connection_request_credentials;
+                    let (user, password) = if info.username.is_empty() {
+                        (default_user.as_str(), default_password.as_str())
+                    } else {
+                        (info.username.as_str(), info.password.as_str())
+                    };
+                    self.connection_requester
+                        .send(&info.url, user, password)
+                        .await
+                        .map_err(|e| e.to_string())
+                }
+            };
+            match outcome {
+                Ok(()) => {
+                    Metrics::count(&self.metrics.connection_requests, "outcome", "accepted");
+                    ConnectionRequestState::Accepted { at: now }
+                }
+                Err(error) => {
+                    Metrics::count(&self.metrics.connection_requests, "outcome", "failed");
+                    tracing::warn!(device = %device, %error, "connection request failed");
+                    ConnectionRequestState::Unreachable { at: now, error }
+                }
+            }
+        };
+        if let Some(task_id) = task_id {
+            let state = state.clone();
+            let task_id = task_id.to_string();
+            transact(self.store.as_ref(), |txn| {
+                let (state, task_id) = (state.clone(), task_id.clone());
+                Box::pin(async move {
+                    if let Some(mut task) = records::get_task(txn, &task_id).await? {
+                        if task.status == TaskStatus::Pending {
+                            task.connection_request = Some(state);
+                            records::put_task(txn, &task).await?;
+                        }
+                    }
+                    Ok(())
+                })
+            })
+            .await?;
+        }
+        Ok(state)
+    }
+
+    /// Waits until the device has acted on a pending task (it finished, faulted, or now
+    /// awaits an event) or `timeout` passes; returns the task as it is then (`None` if it was
+    /// deleted).
+    pub async fn wait_for_task(&self, task_id: &str, timeout: Duration) -> Result<Option<TaskRecord>, StoreError> {
+        let mut changes = self.changed_tasks.subscribe();
+        let deadline = tokio::time::Instant::now() + timeout;
+        let Some(queued) = self.read_task(task_id).await? else {
+            return Ok(None);
+        };
+        if queued.status != TaskStatus::Pending {
+            return Ok(Some(queued));
+        }
+        loop {
+            match tokio::time::timeout_at(deadline, changes.recv()).await {
+                Ok(Ok(id)) if id != task_id => continue,
+                // Timed out, our task changed, or messages were missed: read it again.
+                _ => {}
+            }
+            let task = self.read_task(task_id).await?;
+            let acted = match &task {
+                Some(t) => t.status != TaskStatus::Pending || t.attempts != queued.attempts,
+                None => true,
+            };
+            if acted || tokio::time::Instant::now() >= deadline {
+                return Ok(task);
+            }
+        }
+    }
+
+    /// Reads a task by id in a fresh snapshot.
+    pub async fn read_task(&self, task_id: &str) -> Result<Option<TaskRecord>, StoreError> {
+        let mut txn = self.store.begin().await?;
+        let task = records::get_task(txn.as_mut(), task_id).await?;
+        txn.rollback().await?;
+        Ok(task)
+    }
+}

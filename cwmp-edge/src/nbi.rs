@@ -1,0 +1,475 @@
+//! The northbound REST API (JSON, port 7557): devices, parameters, tasks, faults and tags.
+//! Its OpenAPI document is served at `/api/v1/openapi.json`.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::extract::rejection::{JsonRejection, QueryRejection};
+use axum::extract::{Path, Query, State};
+use axum::http::{header, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post, put};
+use axum::{Json, Router};
+use serde::{Deserialize, Serialize};
+use serde_json::{json, Value};
+
+use acs_model::{DeviceId, DeviceRecord, ParameterRecord, TaskRecord, TaskSpec, TaskStatus};
+use acs_store::{records, transact, StoreError};
+
+use crate::edge::{Edge, QueueError};
+
+/// The OpenAPI document of this API.
+pub const OPENAPI: &str = include_str!("openapi.json");
+
+/// Longest a caller may wait for a task through `?timeout=`.
+const MAX_WAIT: Duration = Duration::from_secs(300);
+
+/// The API's router over the shared edge state.
+pub fn router(edge: Arc<Edge>) -> Router {
+    Router::new()
+        .route("/healthz", get(|| async { "ok\n" }))
+        .route("/metrics", get(metrics))
+        .route("/api/v1/openapi.json", get(openapi))
+        .route("/api/v1/devices", get(list_devices))
+        .route("/api/v1/devices/{id}", get(get_device).delete(delete_device))
+        .route("/api/v1/devices/{id}/tags/{tag}", put(add_tag).delete(remove_tag))
+        .route("/api/v1/devices/{id}/connection-request", put(set_connection_request_credentials).post(send_connection_request))
+        .route("/api/v1/devices/{id}/tasks", get(list_device_tasks).post(queue_task))
+        .route("/api/v1/devices/{id}/faults", get(list_device_faults))
+        .route("/api/v1/tasks/{id}", get(get_task).delete(delete_task))
+        .route("/api/v1/tasks/{id}/retry", post(retry_task))
+        .route("/api/v1/faults/{id}", get(get_fault).delete(delete_fault))
+        .fallback(|| async { ApiError::new(StatusCode::NOT_FOUND, "no such endpoint") })
+        .with_state(edge)
+}
+
+/// An API error: a status and a JSON `{"error": "..."}` body.
+#[derive(Debug)]
+pub struct ApiError {
+    status: StatusCode,
+    message: String,
+}
+
+impl ApiError {
+    fn new(status: StatusCode, message: impl Into<String>) -> ApiError {
+        ApiError {
+            status,
+            message: message.into(),
+        }
+    }
+
+    fn not_found(what: &str, id: &str) -> ApiError {
+        ApiError::new(StatusCode::NOT_FOUND, format!("{what} {id} not found"))
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        (self.status, Json(json!({ "error": self.message }))).into_response()
+    }
+}
+
+impl From<StoreError> for ApiError {
+    fn from(error: StoreError) -> ApiError {
+        tracing::error!(%error, "store error in the API");
+        let status = if error.is_retryable() || matches!(error, StoreError::Unavailable(_)) {
+            StatusCode::SERVICE_UNAVAILABLE
+        } else {
+            StatusCode::INTERNAL_SERVER_ERROR
+        };
+        ApiError::new(status, format!("store error: {error}"))
+    }
+}
+
+impl From<JsonRejection> for ApiError {
+    fn from(rejection: JsonRejection) -> ApiError {
+        ApiError::new(StatusCode::BAD_REQUEST, format!("invalid JSON body: {}", rejection.body_text()))
+    }
+}
+
+impl From<QueryRejection> for ApiError {
+    fn from(rejection: QueryRejection) -> ApiError {
+        ApiError::new(StatusCode::BAD_REQUEST, format!("invalid query: {}", rejection.body_text()))
+    }
+}
+
+type ApiResult<T> = Result<T, ApiError>;
+type Shared = State<Arc<Edge>>;
+
+async fn metrics(State(edge): Shared) -> impl IntoResponse {
+    ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], edge.metrics.render())
+}
+
+async fn openapi() -> impl IntoResponse {
+    ([(header::CONTENT_TYPE, "application/json")], OPENAPI)
+}
+
+/// A device as the API shows it.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct DeviceView {
+    #[serde(flatten)]
+    device: DeviceRecord,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    parameters: Option<BTreeMap<String, ParameterRecord>>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct DeviceQuery {
+    tag: Option<String>,
+    parameter: Option<String>,
+    value: Option<String>,
+    after: Option<String>,
+    limit: Option<usize>,
+}
+
+async fn list_devices(State(edge): Shared, query: Result<Query<DeviceQuery>, QueryRejection>) -> ApiResult<Json<Vec<DeviceRecord>>> {
+    let Query(query) = query?;
+    let limit = query.limit.unwrap_or(100).clamp(1, 10_000);
+    let mut txn = edge.store.begin().await?;
+    let after = query.after.clone().map(DeviceId);
+    let ids: Vec<DeviceId> = match (&query.tag, &query.parameter, &query.value) {
+        (Some(tag), None, None) => {
+            records::find_devices_by_tag(txn.as_mut(), tag, after.as_ref(), limit).await?
+        }
+        (None, Some(name), Some(value)) => {
+            if !records::is_indexed(name) {
+                return Err(ApiError::new(
+                    StatusCode::BAD_REQUEST,
+                    format!("parameter {name} is not indexed; indexed: {}", records::INDEXED_PARAMETERS.join(", ")),
+                ));
+            }
+            records::find_devices_by_parameter(txn.as_mut(), name, value, after.as_ref(), limit).await?
+        }
+        (None, None, None) => {
+            let devices = records::list_devices(txn.as_mut(), after.as_ref(), limit).await?;
+            txn.rollback().await?;
+            return Ok(Json(devices));
+        }
+        _ => {
+            return Err(ApiError::new(
+                StatusCode::BAD_REQUEST,
+                "search by one of: tag=T, or parameter=NAME&value=V",
+            ))
+        }
+    };
+    let mut devices = Vec::new();
+    for id in &ids {
+        if let Some(device) = records::get_device(txn.as_mut(), id).await? {
+            devices.push(device);
+        }
+    }
+    txn.rollback().await?;
+    Ok(Json(devices))
+}
+
+#[derive(Deserialize)]
+struct ParametersQuery {
+    parameters: Option<String>,
+}
+
+async fn get_device(
+    State(edge): Shared,
+    Path(id): Path<String>,
+    query: Result<Query<ParametersQuery>, QueryRejection>,
+) -> ApiResult<Json<DeviceView>> {
+    let Query(query) = query?;
+    let id = DeviceId(id);
+    let mut txn = edge.store.begin().await?;
+    let device = records::get_device(txn.as_mut(), &id)
+        .await?
+        .ok_or_else(|| ApiError::not_found("device", id.as_str()))?;
+    let prefix = query.parameters.unwrap_or_default();
+    let parameters = records::scan_parameters(txn.as_mut(), &id, &prefix).await?;
+    txn.rollback().await?;
+    Ok(Json(DeviceView {
+        device,
+        parameters: Some(parameters.into_iter().collect()),
+    }))
+}
+
+async fn delete_device(State(edge): Shared, Path(id): Path<String>) -> ApiResult<StatusCode> {
+    let id = DeviceId(id);
+    let deleted = transact(edge.store.as_ref(), |txn| {
+        let id = id.clone();
+        Box::pin(async move {
+            if records::get_device(txn, &id).await?.is_none() {
+                return Ok(false);
+            }
+            records::delete_device(txn, &id).await?;
+            Ok(true)
+        })
+    })
+    .await?;
+    if deleted {
+        Ok(StatusCode::NO_CONTENT)
+    } else {
+        Err(ApiError::not_found("device", id.as_str()))
+    }
+}
+
+async fn change_tag(edge: &Edge, id: String, tag: String, add: bool) -> ApiResult<Json<DeviceRecord>> {
+    if tag.trim().is_empty() || tag.contains('/') {
+        return Err(ApiError::new(StatusCode::BAD_REQUEST, "a tag must be non-empty and must not contain '/'"));
+    }
+    let id = DeviceId(id);
+    let updated = transact(edge.store.as_ref(), |txn| {
+        let (id, tag) = (id.clone(), tag.clone());
+        Box::pin(async move {
+            let Some(old) = records::get_device(txn, &id).await? else {
+                return Ok(None);
+            };
+            let mut device = old.clone();
+            if add {
+                device.tags.insert(tag);
+            } else {
+                device.tags.remove(&tag);
+            }
+            records::put_device(txn, &device).await?;
+            Ok(Some(device))
+        })
+    })
+    .await?;
+    updated.map(Json).ok_or_else(|| ApiError::not_found("device", id.as_str()))
+}
+
+async fn add_tag(State(edge): Shared, Path((id, tag)): Path<(String, String)>) -> ApiResult<Json<DeviceRecord>> {
+    change_tag(&edge, id, tag, true).await
+}
+
+async fn remove_tag(State(edge): Shared, Path((id, tag)): Path<(String, String)>) -> ApiResult<Json<DeviceRecord>> {
+    change_tag(&edge, id, tag, false).await
+}
+
+#[derive(Deserialize)]
+struct Credentials {
+    username: String,
+    password: String,
+}
+
+async fn set_connection_request_credentials(
+    State(edge): Shared,
+    Path(id): Path<String>,
+    body: Result<Json<Credentials>, JsonRejection>,
+) -> ApiResult<StatusCode> {
+    let Json(credentials) = body?;
+    let id = DeviceId(id);
+    let found = transact(edge.store.as_ref(), |txn| {
+        let id = id.clone();
+        let (username, password) = (credentials.username.clone(), credentials.password.clone());
+        Box::pin(async move {
+            let Some(old) = records::get_device(txn, &id).await? else {
+                return Ok(false);
+            };
+            let mut device = old.clone();
+            device.connection_request.username = username;
+            device.connection_request.password = password;
+            records::put_device(txn, &device).await?;
+            Ok(true)
+        })
+    })
+    .await?;
+    if found {
+        Ok(StatusCode::NO_CONTENT)
+    } else {
+        Err(ApiError::not_found("device", id.as_str()))
+    }
+}
+
+async fn send_connection_request(State(edge): Shared, Path(id): Path<String>) -> ApiResult<Response> {
+    let id = DeviceId(id);
+    let state = edge.connection_request(&id, None).await?;
+    let status = match state {
+        acs_model::task::ConnectionRequestState::Accepted { .. } => StatusCode::OK,
+        acs_model::task::ConnectionRequestState::Unreachable { .. } => StatusCode::BAD_GATEWAY,
+    };
+    Ok((status, Json(state)).into_response())
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct QueueQuery {
+    /// Send a connection request now.
+    #[serde(default)]
+    connection_request: bool,
+    /// Wait this many seconds for the task to finish.
+    timeout: Option<f64>,
+}
+
+async fn queue_task(
+    State(edge): Shared,
+    Path(id): Path<String>,
+    query: Result<Query<QueueQuery>, QueryRejection>,
+    body: Result<Json<TaskSpec>, JsonRejection>,
+) -> ApiResult<Response> {
+    let Query(query) = query?;
+    let Json(spec) = body?;
+    validate_task(&spec)?;
+    let id = DeviceId(id);
+    let task = edge.queue_task(&id, spec).await.map_err(|error| match error {
+        QueueError::UnknownDevice(id) => ApiError::not_found("device", id.as_str()),
+        QueueError::Store(error) => error.into(),
+    })?;
+    if query.connection_request {
+        edge.connection_request(&id, Some(&task.id)).await?;
+    }
+    let task = match query.timeout {
+        Some(seconds) if seconds > 0.0 => {
+            let wait = Duration::from_secs_f64(seconds).min(MAX_WAIT);
+            edge.wait_for_task(&task.id, wait).await?
+        }
+        _ => edge.read_task(&task.id).await?,
+    }
+    .unwrap_or(task);
+    let status = match task.status {
+        TaskStatus::Done => StatusCode::OK,
+        TaskStatus::Failed => StatusCode::OK,
+        _ => StatusCode::ACCEPTED,
+    };
+    Ok((status, Json(task)).into_response())
+}
+
+/// Checks a task for what JSON parsing cannot: names that cannot be right.
+fn validate_task(spec: &TaskSpec) -> ApiResult<()> {
+    let bad = |message: String| Err(ApiError::new(StatusCode::BAD_REQUEST, message));
+    match spec {
+        TaskSpec::GetParameterValues { parameter_names } | TaskSpec::GetParameterAttributes { parameter_names } => {
+            if parameter_names.is_empty() {
+                return bad("parameterNames must not be empty".into());
+            }
+        }
+        TaskSpec::SetParameterValues { parameter_values } => {
+            if parameter_values.is_empty() {
+                return bad("parameterValues must not be empty".into());
+            }
+            if let Some(p) = parameter_values.iter().find(|p| p.name.is_empty() || p.name.ends_with('.')) {
+                return bad(format!("{:?} is not a parameter name", p.name));
+            }
+        }
+        TaskSpec::AddObject { object_name, .. } | TaskSpec::DeleteObject { object_name } => {
+            if !object_name.ends_with('.') {
+                return bad(format!("objectName {object_name:?} must end with a dot"));
+            }
+        }
+        TaskSpec::GetParameterNames { parameter_path, .. } => {
+            if !parameter_path.is_empty() && !parameter_path.ends_with('.') && parameter_path.contains(' ') {
+                return bad(format!("{parameter_path:?} is not a parameter path"));
+            }
+        }
+        TaskSpec::Download(download) => {
+            if download.url.is_empty() || download.file_type.is_empty() {
+                return bad("download needs url and fileType".into());
+            }
+        }
+        TaskSpec::Upload(upload) => {
+            if upload.url.is_empty() || upload.file_type.is_empty() {
+                return bad("upload needs url and fileType".into());
+            }
+        }
+        TaskSpec::SetParameterAttributes { parameter_attributes } => {
+            if parameter_attributes.is_empty() {
+                return bad("parameterAttributes must not be empty".into());
+            }
+        }
+        TaskSpec::Reboot | TaskSpec::FactoryReset | TaskSpec::ScheduleInform { .. } => {}
+    }
+    Ok(())
+}
+
+async fn list_device_tasks(State(edge): Shared, Path(id): Path<String>) -> ApiResult<Json<Vec<TaskRecord>>> {
+    let id = DeviceId(id);
+    let mut txn = edge.store.begin().await?;
+    if records::get_device(txn.as_mut(), &id).await?.is_none() {
+        return Err(ApiError::not_found("device", id.as_str()));
+    }
+    let tasks = records::list_tasks(txn.as_mut(), &id).await?;
+    txn.rollback().await?;
+    Ok(Json(tasks))
+}
+
+async fn get_task(State(edge): Shared, Path(id): Path<String>) -> ApiResult<Json<TaskRecord>> {
+    edge.read_task(&id).await?.map(Json).ok_or_else(|| ApiError::not_found("task", &id))
+}
+
+async fn delete_task(State(edge): Shared, Path(id): Path<String>) -> ApiResult<StatusCode> {
+    let deleted = transact(edge.store.as_ref(), |txn| {
+        let id = id.clone();
+        Box::pin(async move {
+            match records::get_task(txn, &id).await? {
+                Some(task) => {
+                    records::delete_task(txn, &task.id).await?;
+                    Ok(true)
+                }
+                None => Ok(false),
+            }
+        })
+    })
+    .await?;
+    if deleted {
+        Ok(StatusCode::NO_CONTENT)
+    } else {
+        Err(ApiError::not_found("task", &id))
+    }
+}
+
+async fn retry_task(State(edge): Shared, Path(id): Path<String>) -> ApiResult<Json<TaskRecord>> {
+    let task = transact(edge.store.as_ref(), |txn| {
+        let id = id.clone();
+        Box::pin(async move {
+            let Some(mut task) = records::get_task(txn, &id).await? else {
+                return Ok(None);
+            };
+            if task.status != TaskStatus::Done {
+                task.status = TaskStatus::Pending;
+                task.attempts = 0;
+                task.not_before = 0;
+                task.finished = None;
+                records::put_task(txn, &task).await?;
+            }
+            Ok(Some(task))
+        })
+    })
+    .await?;
+    task.map(Json).ok_or_else(|| ApiError::not_found("task", &id))
+}
+
+async fn list_device_faults(State(edge): Shared, Path(id): Path<String>) -> ApiResult<Json<Vec<Value>>> {
+    let id = DeviceId(id);
+    let mut txn = edge.store.begin().await?;
+    if records::get_device(txn.as_mut(), &id).await?.is_none() {
+        return Err(ApiError::not_found("device", id.as_str()));
+    }
+    let faults = records::list_faults(txn.as_mut(), &id).await?;
+    txn.rollback().await?;
+    Ok(Json(faults.into_iter().map(|f| json!(f)).collect()))
+}
+
+async fn get_fault(State(edge): Shared, Path(id): Path<String>) -> ApiResult<Json<Value>> {
+    let mut txn = edge.store.begin().await?;
+    let fault = records::get_fault(txn.as_mut(), &id).await?;
+    txn.rollback().await?;
+    fault.map(|f| Json(json!(f))).ok_or_else(|| ApiError::not_found("fault", &id))
+}
+
+async fn delete_fault(State(edge): Shared, Path(id): Path<String>) -> ApiResult<StatusCode> {
+    let deleted = transact(edge.store.as_ref(), |txn| {
+        let id = id.clone();
+        Box::pin(async move {
+            match records::get_fault(txn, &id).await? {
+                Some(fault) => {
+                    records::delete_fault(txn, &fault.id).await?;
+                    Ok(true)
+                }
+                None => Ok(false),
+            }
+        })
+    })
+    .await?;
+    if deleted {
+        Ok(StatusCode::NO_CONTENT)
+    } else {
+        Err(ApiError::not_found("fault", &id))
+    }
+}

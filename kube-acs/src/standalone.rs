@@ -1,0 +1,200 @@
+//! Standalone mode: CWMP (7547), the northbound API (7557) and the file server (7567) in one
+//! process over the embedded store in a data directory.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context;
+use clap::Args;
+use tokio::net::TcpListener;
+use tokio_util::sync::CancellationToken;
+
+use acs_store::EmbeddedStore;
+use cwmp_edge::config::{CpeAuthMode, EdgeConfig};
+use cwmp_edge::edge::Edge;
+use provisioning::retry::RetryPolicy;
+
+/// Flags of `kube-acs standalone`; each has an environment variable twin.
+#[derive(Args, Debug, Clone)]
+pub struct StandaloneArgs {
+    /// Directory of the embedded store and of served files (`files/`).
+    #[arg(long, env = "KUBE_ACS_DATA_DIR", default_value = "./kube-acs-data")]
+    pub data_dir: PathBuf,
+    /// Address of the CWMP endpoint CPEs talk to.
+    #[arg(long, env = "KUBE_ACS_CWMP_LISTEN", default_value = "0.0.0.0:7547")]
+    pub cwmp_listen: SocketAddr,
+    /// Address of the northbound REST API.
+    #[arg(long, env = "KUBE_ACS_API_LISTEN", default_value = "127.0.0.1:7557")]
+    pub api_listen: SocketAddr,
+    /// Address of the file server (firmware and configuration files for Download).
+    #[arg(long, env = "KUBE_ACS_FILES_LISTEN", default_value = "0.0.0.0:7567")]
+    pub files_listen: SocketAddr,
+    /// Directory the file server serves (default: `<data-dir>/files`).
+    #[arg(long, env = "KUBE_ACS_FILES_DIR")]
+    pub files_dir: Option<PathBuf>,
+    /// PEM certificate chain: serve CWMP over HTTPS (with --tls-key).
+    #[arg(long, env = "KUBE_ACS_TLS_CERT", requires = "tls_key")]
+    pub tls_cert: Option<PathBuf>,
+    /// PEM private key for --tls-cert.
+    #[arg(long, env = "KUBE_ACS_TLS_KEY", requires = "tls_cert")]
+    pub tls_key: Option<PathBuf>,
+    /// How CPEs authenticate: none, basic, digest or digest-or-basic.
+    #[arg(long, env = "KUBE_ACS_CPE_AUTH", default_value = "none")]
+    pub cpe_auth: CpeAuthMode,
+    /// Shared CPE user name (with --cpe-password).
+    #[arg(long, env = "KUBE_ACS_CPE_USERNAME")]
+    pub cpe_username: Option<String>,
+    /// Shared CPE password.
+    #[arg(long, env = "KUBE_ACS_CPE_PASSWORD", hide_env_values = true)]
+    pub cpe_password: Option<String>,
+    /// Default connection-request user name, for devices without their own.
+    #[arg(long, env = "KUBE_ACS_CR_USERNAME", default_value = "")]
+    pub connection_request_username: String,
+    /// Default connection-request password.
+    #[arg(long, env = "KUBE_ACS_CR_PASSWORD", default_value = "", hide_env_values = true)]
+    pub connection_request_password: String,
+    /// Seconds a CWMP session may stay idle.
+    #[arg(long, env = "KUBE_ACS_SESSION_TIMEOUT", default_value_t = 30)]
+    pub session_timeout: u64,
+    /// Largest accepted CWMP request body, in bytes.
+    #[arg(long, env = "KUBE_ACS_MAX_BODY_BYTES", default_value_t = 8 * 1024 * 1024)]
+    pub max_body_bytes: usize,
+    /// Attempts before a faulting task fails for good.
+    #[arg(long, env = "KUBE_ACS_TASK_MAX_ATTEMPTS", default_value_t = 5)]
+    pub task_max_attempts: u32,
+    /// Seconds before the first retry of a faulted task (doubled on each further fault).
+    #[arg(long, env = "KUBE_ACS_TASK_RETRY_DELAY", default_value_t = 30)]
+    pub task_retry_delay: u64,
+    /// Log format: text or json.
+    #[arg(long, env = "KUBE_ACS_LOG_FORMAT", default_value = "text")]
+    pub log_format: String,
+}
+
+/// Sets up structured logging (`RUST_LOG` filters, default `info`).
+pub fn init_logging(format: &str) {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    if format.eq_ignore_ascii_case("json") {
+        builder.json().init();
+    } else {
+        builder.init();
+    }
+}
+
+fn edge_config(args: &StandaloneArgs) -> EdgeConfig {
+    EdgeConfig {
+        max_body_bytes: args.max_body_bytes,
+        session_timeout: Duration::from_secs(args.session_timeout.max(1)),
+        cpe_auth: args.cpe_auth.clone(),
+        cpe_credentials: args.cpe_username.clone().zip(args.cpe_password.clone()),
+        connection_request_credentials: (
+            args.connection_request_username.clone(),
+            args.connection_request_password.clone(),
+        ),
+        retry: RetryPolicy {
+            max_attempts: args.task_max_attempts.max(1),
+            base_delay_ms: args.task_retry_delay * 1000,
+            ..RetryPolicy::default()
+        },
+        ..EdgeConfig::default()
+    }
+}
+
+/// Runs the standalone ACS until SIGINT or SIGTERM.
+pub async fn run(args: StandaloneArgs) -> anyhow::Result<()> {
+    if args.cpe_auth != CpeAuthMode::None && (args.cpe_username.is_none() || args.cpe_password.is_none()) {
+        anyhow::bail!("--cpe-auth {:?} needs --cpe-username and --cpe-password", args.cpe_auth);
+    }
+    std::fs::create_dir_all(&args.data_dir)
+        .with_context(|| format!("creating data directory {}", args.data_dir.display()))?;
+    let files_dir = args.files_dir.clone().unwrap_or_else(|| args.data_dir.join("files"));
+    std::fs::create_dir_all(&files_dir)
+        .with_context(|| format!("creating files directory {}", files_dir.display()))?;
+    let store = EmbeddedStore::open(&args.data_dir)
+        .with_context(|| format!("opening the store in {}", args.data_dir.display()))?;
+    let edge = Edge::new(Arc::new(store), edge_config(&args));
+    let tls = match (&args.tls_cert, &args.tls_key) {
+        (Some(cert), Some(key)) => Some(tokio_rustls::TlsAcceptor::from(
+            cwmp_edge::tls::load_server_config(cert, key).context("loading the TLS certificate")?,
+        )),
+        _ => None,
+    };
+
+    let cwmp_listener = bind(args.cwmp_listen, "CWMP").await?;
+    let api_listener = bind(args.api_listen, "API").await?;
+    let files_listener = bind(args.files_listen, "file server").await?;
+    tracing::info!(
+        cwmp = %cwmp_listener.local_addr()?,
+        api = %api_listener.local_addr()?,
+        files = %files_listener.local_addr()?,
+        data_dir = %args.data_dir.display(),
+        tls = tls.is_some(),
+        "kube-acs standalone ready"
+    );
+
+    let shutdown = CancellationToken::new();
+    let cwmp = tokio::spawn(cwmp_edge::cwmp_server::serve(edge.clone(), cwmp_listener, tls, shutdown.clone()));
+    let api = {
+        let shutdown = shutdown.clone();
+        let router = cwmp_edge::nbi::router(edge.clone());
+        tokio::spawn(async move {
+            axum::serve(api_listener, router)
+                .with_graceful_shutdown(shutdown.cancelled_owned())
+                .await
+        })
+    };
+    let files = {
+        let shutdown = shutdown.clone();
+        let router = axum::Router::new().fallback_service(tower_http::services::ServeDir::new(files_dir));
+        tokio::spawn(async move {
+            axum::serve(files_listener, router)
+                .with_graceful_shutdown(shutdown.cancelled_owned())
+                .await
+        })
+    };
+
+    wait_for_signal().await;
+    tracing::info!("shutting down: finishing open requests");
+    shutdown.cancel();
+    let drained = tokio::time::timeout(Duration::from_secs(10), async {
+        let _ = cwmp.await;
+        let _ = api.await;
+        let _ = files.await;
+    })
+    .await;
+    if drained.is_err() {
+        tracing::warn!("open requests did not finish in 10 s");
+    }
+    drop(edge);
+    tracing::info!("stopped");
+    Ok(())
+}
+
+async fn bind(address: SocketAddr, what: &str) -> anyhow::Result<TcpListener> {
+    TcpListener::bind(address)
+        .await
+        .with_context(|| format!("binding the {what} listener to {address}"))
+}
+
+async fn wait_for_signal() {
+    let interrupt = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    {
+        let mut terminate = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(signal) => signal,
+            Err(_) => {
+                let _ = interrupt.await;
+                return;
+            }
+        };
+        tokio::select! {
+            _ = interrupt => {}
+            _ = terminate.recv() => {}
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = interrupt.await;
+}

@@ -1,0 +1,492 @@
+//! Typed records over a [`Transaction`]: devices, parameters, tasks and faults, with their
+//! indexes kept in step. The only place records are encoded (as JSON); the key layout is in
+//! [`crate::keyspace`].
+//!
+//! Every function works inside the caller's transaction, so several calls commit together:
+//!
+//! ```no_run
+//! # use acs_store::{records, transact, Store, StoreError};
+//! # use acs_model::DeviceId;
+//! # async fn example(store: &dyn Store, id: &DeviceId) -> Result<(), StoreError> {
+//! let tree = transact(store, |txn| {
+//!     Box::pin(async move { records::scan_parameters(txn, id, "Device.DeviceInfo.").await })
+//! })
+//! .await?;
+//! # let _ = tree;
+//! # Ok(())
+//! # }
+//! ```
+//!
+//! Index entries are only written together with the record they point at, so conflicts on the
+//! record serialize them. What is not protected: keys created concurrently under a device that
+//! another transaction deletes (a task queued while the device is removed). A caller that needs
+//! that guarantee locks the device's info key with [`Transaction::lock`] after checking the
+//! device exists.
+
+use acs_model::{DeviceId, DeviceRecord, FaultRecord, ParameterRecord, TaskRecord};
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+
+use crate::error::{Result, StoreError};
+use crate::keyspace::{self as ks, check_id};
+use crate::kv::{KeyRange, Transaction};
+
+/// Parameters whose values are indexed (`pv/` keys), for [`find_devices_by_parameter`].
+pub const INDEXED_PARAMETERS: &[&str] = &[
+    "InternetGatewayDevice.DeviceInfo.SerialNumber",
+    "InternetGatewayDevice.DeviceInfo.SoftwareVersion",
+    "InternetGatewayDevice.DeviceInfo.ProductClass",
+    "InternetGatewayDevice.ManagementServer.ConnectionRequestURL",
+    "Device.DeviceInfo.SerialNumber",
+    "Device.DeviceInfo.SoftwareVersion",
+    "Device.DeviceInfo.ProductClass",
+    "Device.ManagementServer.ConnectionRequestURL",
+];
+
+/// Whether `path` is one of [`INDEXED_PARAMETERS`].
+pub fn is_indexed(path: &str) -> bool {
+    INDEXED_PARAMETERS.contains(&path)
+}
+
+/// Rows read per scan when walking a range of unknown size.
+const CHUNK: usize = 1024;
+
+fn encode<T: Serialize>(value: &T) -> Result<Vec<u8>> {
+    serde_json::to_vec(value).map_err(|err| StoreError::Other(format!("encoding a record: {err}")))
+}
+
+fn decode<T: DeserializeOwned>(key: &[u8], bytes: &[u8]) -> Result<T> {
+    serde_json::from_slice(bytes).map_err(|err| {
+        StoreError::Corrupt(format!(
+            "cannot decode the value of {:?}: {err}",
+            String::from_utf8_lossy(key)
+        ))
+    })
+}
+
+fn text(key: &[u8], bytes: Vec<u8>) -> Result<String> {
+    String::from_utf8(bytes).map_err(|_| {
+        StoreError::Corrupt(format!(
+            "the value of {:?} is not UTF-8",
+            String::from_utf8_lossy(key)
+        ))
+    })
+}
+
+fn check_device(device: &DeviceId) -> Result<()> {
+    check_id("device", device.as_str())
+}
+
+/// Reads and decodes one key.
+async fn get_json<T: DeserializeOwned>(txn: &mut dyn Transaction, key: &[u8]) -> Result<Option<T>> {
+    match txn.get(key).await? {
+        Some(bytes) => decode(key, &bytes).map(Some),
+        None => Ok(None),
+    }
+}
+
+/// The device ids at the end of index keys under `prefix`, after `after`, at most `limit`.
+async fn scan_device_ids(
+    txn: &mut dyn Transaction,
+    prefix: &[u8],
+    after: Option<&DeviceId>,
+    limit: usize,
+) -> Result<Vec<DeviceId>> {
+    let range = match after {
+        Some(after) => {
+            let mut start = prefix.to_vec();
+            start.extend_from_slice(after.as_str().as_bytes());
+            KeyRange::prefix_after(prefix, &start)
+        }
+        None => KeyRange::prefix(prefix),
+    };
+    txn.scan(range, limit)
+        .await?
+        .iter()
+        .map(|(key, _)| ks::tail(key, prefix).map(|id| DeviceId(id.to_string())))
+        .collect()
+}
+
+// ----- devices -----
+
+/// The device record, if the device exists.
+pub async fn get_device(txn: &mut dyn Transaction, id: &DeviceId) -> Result<Option<DeviceRecord>> {
+    check_device(id)?;
+    get_json(txn, &ks::device_info(id)).await
+}
+
+/// Creates or replaces the device record, keeping the device list and tag index in step.
+pub async fn put_device(txn: &mut dyn Transaction, record: &DeviceRecord) -> Result<()> {
+    let id = &record.id;
+    let old = get_device(txn, id).await?;
+    let old_tags = old.as_ref().map(|old| old.tags.clone()).unwrap_or_default();
+    for tag in old_tags.difference(&record.tags) {
+        txn.delete(ks::tag_entry(tag, id)).await?;
+    }
+    for tag in record.tags.difference(&old_tags) {
+        txn.put(ks::tag_entry(tag, id), Vec::new()).await?;
+    }
+    if old.is_none() {
+        txn.put(ks::device_index(id), Vec::new()).await?;
+    }
+    txn.put(ks::device_info(id), encode(record)?).await
+}
+
+/// Up to `limit` devices in id order, starting after `after`.
+pub async fn list_devices(
+    txn: &mut dyn Transaction,
+    after: Option<&DeviceId>,
+    limit: usize,
+) -> Result<Vec<DeviceRecord>> {
+    let ids = scan_device_ids(txn, ks::DEVICE_INDEX.as_bytes(), after, limit).await?;
+    let keys: Vec<Vec<u8>> = ids.iter().map(ks::device_info).collect();
+    let values = txn.batch_get(&keys).await?;
+    let mut devices = Vec::with_capacity(ids.len());
+    for (key, value) in keys.iter().zip(values) {
+        // An index entry without a record is skipped rather than failing the whole listing.
+        if let Some(bytes) = value {
+            devices.push(decode(key, &bytes)?);
+        }
+    }
+    Ok(devices)
+}
+
+/// Removes the device and everything of it: record, parameters, tasks, faults and every index
+/// entry pointing at them. Returns whether anything was there.
+pub async fn delete_device(txn: &mut dyn Transaction, id: &DeviceId) -> Result<bool> {
+    check_device(id)?;
+    let prefix = ks::device_prefix(id);
+    let mut range = KeyRange::prefix(&prefix);
+    let mut found = false;
+    loop {
+        let pairs = txn.scan(range.clone(), CHUNK).await?;
+        let full = pairs.len() == CHUNK;
+        if let Some((last, _)) = pairs.last() {
+            range.start = std::ops::Bound::Excluded(last.clone());
+        }
+        for (key, value) in pairs {
+            found = true;
+            let tail = ks::tail(&key, &prefix)?;
+            if tail == "info" {
+                let record: DeviceRecord = decode(&key, &value)?;
+                for tag in &record.tags {
+                    txn.delete(ks::tag_entry(tag, id)).await?;
+                }
+            } else if let Some(path) = tail.strip_prefix("p/") {
+                if is_indexed(path) {
+                    let record: ParameterRecord = decode(&key, &value)?;
+                    if let Some(value) = indexed_value(&record) {
+                        txn.delete(ks::value_entry(path, value, id)).await?;
+                    }
+                }
+            } else if let Some(task_id) = tail.strip_prefix("t/") {
+                txn.delete(ks::task_index(task_id)).await?;
+            } else if let Some(fault_id) = tail.strip_prefix("f/") {
+                txn.delete(ks::fault_index(fault_id)).await?;
+            }
+            txn.delete(key).await?;
+        }
+        if !full {
+            break;
+        }
+    }
+    let index = ks::device_index(id);
+    found |= txn.get(&index).await?.is_some();
+    txn.delete(index).await?;
+    Ok(found)
+}
+
+/// Up to `limit` devices carrying `tag`, in id order, starting after `after`.
+pub async fn find_devices_by_tag(
+    txn: &mut dyn Transaction,
+    tag: &str,
+    after: Option<&DeviceId>,
+    limit: usize,
+) -> Result<Vec<DeviceId>> {
+    scan_device_ids(txn, &ks::tag_prefix(tag), after, limit).await
+}
+
+// ----- parameters -----
+
+/// The value an index entry is kept for, if any.
+fn indexed_value(record: &ParameterRecord) -> Option<&str> {
+    match &record.value {
+        Some((value, _)) if !record.object && value.len() <= ks::MAX_INDEXED_VALUE_LEN => {
+            Some(value)
+        }
+        _ => None,
+    }
+}
+
+/// One parameter or object of the device's tree.
+pub async fn get_parameter(
+    txn: &mut dyn Transaction,
+    device: &DeviceId,
+    path: &str,
+) -> Result<Option<ParameterRecord>> {
+    check_device(device)?;
+    get_json(txn, &ks::parameter(device, path)).await
+}
+
+/// Several parameters at once, in the order of `paths`.
+pub async fn get_parameters(
+    txn: &mut dyn Transaction,
+    device: &DeviceId,
+    paths: &[&str],
+) -> Result<Vec<Option<ParameterRecord>>> {
+    check_device(device)?;
+    let keys: Vec<Vec<u8>> = paths
+        .iter()
+        .map(|path| ks::parameter(device, path))
+        .collect();
+    let values = txn.batch_get(&keys).await?;
+    keys.iter()
+        .zip(values)
+        .map(|(key, value)| value.map(|bytes| decode(key, &bytes)).transpose())
+        .collect()
+}
+
+/// Every parameter whose path starts with `prefix` (`""` for the whole tree; end object paths
+/// with `.`), in path order (bytewise, so `X.10.` sorts before `X.2.`), with one range scan.
+pub async fn scan_parameters(
+    txn: &mut dyn Transaction,
+    device: &DeviceId,
+    prefix: &str,
+) -> Result<Vec<(String, ParameterRecord)>> {
+    check_device(device)?;
+    let tree_prefix = ks::parameter(device, "");
+    let pairs = txn
+        .scan(KeyRange::prefix(&ks::parameter(device, prefix)), usize::MAX)
+        .await?;
+    pairs
+        .iter()
+        .map(|(key, value)| {
+            Ok((
+                ks::tail(key, &tree_prefix)?.to_string(),
+                decode(key, value)?,
+            ))
+        })
+        .collect()
+}
+
+/// Creates or replaces one parameter, keeping the value index in step when it is indexed.
+pub async fn put_parameter(
+    txn: &mut dyn Transaction,
+    device: &DeviceId,
+    path: &str,
+    record: &ParameterRecord,
+) -> Result<()> {
+    check_device(device)?;
+    if path.is_empty() {
+        return Err(StoreError::Invalid("empty parameter path".into()));
+    }
+    let key = ks::parameter(device, path);
+    if is_indexed(path) {
+        let old: Option<ParameterRecord> = get_json(txn, &key).await?;
+        let old_value = old.as_ref().and_then(indexed_value);
+        let new_value = indexed_value(record);
+        if old_value != new_value {
+            if let Some(old_value) = old_value {
+                txn.delete(ks::value_entry(path, old_value, device)).await?;
+            }
+            if let Some(new_value) = new_value {
+                txn.put(ks::value_entry(path, new_value, device), Vec::new())
+                    .await?;
+            }
+        }
+    }
+    txn.put(key, encode(record)?).await
+}
+
+/// Removes every parameter whose path starts with `prefix` (an object path ending with `.`,
+/// or `""` for the whole tree) and their index entries; returns how many were removed.
+pub async fn delete_parameter_subtree(
+    txn: &mut dyn Transaction,
+    device: &DeviceId,
+    prefix: &str,
+) -> Result<usize> {
+    check_device(device)?;
+    for path in INDEXED_PARAMETERS
+        .iter()
+        .filter(|path| path.starts_with(prefix))
+    {
+        let old: Option<ParameterRecord> = get_json(txn, &ks::parameter(device, path)).await?;
+        if let Some(value) = old.as_ref().and_then(indexed_value) {
+            txn.delete(ks::value_entry(path, value, device)).await?;
+        }
+    }
+    txn.delete_range(KeyRange::prefix(&ks::parameter(device, prefix)))
+        .await
+}
+
+/// Removes one parameter (exactly `path`, not paths it prefixes) and its index entry; returns
+/// whether it was there.
+pub async fn delete_parameter(
+    txn: &mut dyn Transaction,
+    device: &DeviceId,
+    path: &str,
+) -> Result<bool> {
+    check_device(device)?;
+    let key = ks::parameter(device, path);
+    let Some(old) = get_json::<ParameterRecord>(txn, &key).await? else {
+        return Ok(false);
+    };
+    if is_indexed(path) {
+        if let Some(value) = indexed_value(&old) {
+            txn.delete(ks::value_entry(path, value, device)).await?;
+        }
+    }
+    txn.delete(key).await?;
+    Ok(true)
+}
+
+/// Up to `limit` devices whose indexed parameter `path` has exactly `value`, in id order,
+/// starting after `after`. `Invalid` for a parameter not in [`INDEXED_PARAMETERS`] or a value
+/// too long to be indexed.
+pub async fn find_devices_by_parameter(
+    txn: &mut dyn Transaction,
+    path: &str,
+    value: &str,
+    after: Option<&DeviceId>,
+    limit: usize,
+) -> Result<Vec<DeviceId>> {
+    if !is_indexed(path) {
+        return Err(StoreError::Invalid(format!(
+            "parameter {path:?} is not indexed"
+        )));
+    }
+    if value.len() > ks::MAX_INDEXED_VALUE_LEN {
+        return Err(StoreError::Invalid(format!(
+            "values longer than {} bytes are not indexed",
+            ks::MAX_INDEXED_VALUE_LEN
+        )));
+    }
+    scan_device_ids(txn, &ks::value_prefix(path, value), after, limit).await
+}
+
+// ----- tasks -----
+
+/// Creates or replaces a task of `task.device`, with its `task/` index entry.
+pub async fn put_task(txn: &mut dyn Transaction, task: &TaskRecord) -> Result<()> {
+    check_device(&task.device)?;
+    check_id("task", &task.id)?;
+    txn.put(
+        ks::task_index(&task.id),
+        task.device.as_str().as_bytes().to_vec(),
+    )
+    .await?;
+    txn.put(ks::task(&task.device, &task.id), encode(task)?)
+        .await
+}
+
+/// The device a `task/` or `fault/` index entry points at.
+async fn indexed_device(txn: &mut dyn Transaction, index_key: &[u8]) -> Result<Option<DeviceId>> {
+    match txn.get(index_key).await? {
+        Some(bytes) => Ok(Some(DeviceId(text(index_key, bytes)?))),
+        None => Ok(None),
+    }
+}
+
+/// The task with this id, found through the `task/` index.
+pub async fn get_task(txn: &mut dyn Transaction, id: &str) -> Result<Option<TaskRecord>> {
+    match indexed_device(txn, &ks::task_index(id)).await? {
+        Some(device) => get_json(txn, &ks::task(&device, id)).await,
+        None => Ok(None),
+    }
+}
+
+/// The device's tasks, oldest first.
+pub async fn list_tasks(txn: &mut dyn Transaction, device: &DeviceId) -> Result<Vec<TaskRecord>> {
+    check_device(device)?;
+    let pairs = txn
+        .scan(KeyRange::prefix(&ks::task(device, "")), usize::MAX)
+        .await?;
+    pairs
+        .iter()
+        .map(|(key, value)| decode(key, value))
+        .collect()
+}
+
+/// Up to `limit` tasks of all devices, oldest first, starting after the task id `after`.
+pub async fn list_all_tasks(
+    txn: &mut dyn Transaction,
+    after: Option<&str>,
+    limit: usize,
+) -> Result<Vec<TaskRecord>> {
+    let prefix = ks::TASK_INDEX.as_bytes();
+    let range = match after {
+        Some(after) => KeyRange::prefix_after(prefix, &ks::task_index(after)),
+        None => KeyRange::prefix(prefix),
+    };
+    let mut keys = Vec::new();
+    for (key, device) in txn.scan(range, limit).await? {
+        let task_id = ks::tail(&key, prefix)?;
+        let device = DeviceId(text(&key, device)?);
+        keys.push(ks::task(&device, task_id));
+    }
+    let values = txn.batch_get(&keys).await?;
+    let mut tasks = Vec::with_capacity(keys.len());
+    for (key, value) in keys.iter().zip(values) {
+        if let Some(bytes) = value {
+            tasks.push(decode(key, &bytes)?);
+        }
+    }
+    Ok(tasks)
+}
+
+/// Removes the task and its index entry; returns whether it existed.
+pub async fn delete_task(txn: &mut dyn Transaction, id: &str) -> Result<bool> {
+    let index = ks::task_index(id);
+    let Some(device) = indexed_device(txn, &index).await? else {
+        return Ok(false);
+    };
+    txn.delete(index).await?;
+    txn.delete(ks::task(&device, id)).await?;
+    Ok(true)
+}
+
+// ----- faults -----
+
+/// Creates or replaces a fault of `fault.device`, with its `fault/` index entry.
+pub async fn put_fault(txn: &mut dyn Transaction, fault: &FaultRecord) -> Result<()> {
+    check_device(&fault.device)?;
+    check_id("fault", &fault.id)?;
+    txn.put(
+        ks::fault_index(&fault.id),
+        fault.device.as_str().as_bytes().to_vec(),
+    )
+    .await?;
+    txn.put(ks::fault(&fault.device, &fault.id), encode(fault)?)
+        .await
+}
+
+/// The fault with this id, found through the `fault/` index.
+pub async fn get_fault(txn: &mut dyn Transaction, id: &str) -> Result<Option<FaultRecord>> {
+    match indexed_device(txn, &ks::fault_index(id)).await? {
+        Some(device) => get_json(txn, &ks::fault(&device, id)).await,
+        None => Ok(None),
+    }
+}
+
+/// The device's faults, oldest first.
+pub async fn list_faults(txn: &mut dyn Transaction, device: &DeviceId) -> Result<Vec<FaultRecord>> {
+    check_device(device)?;
+    let pairs = txn
+        .scan(KeyRange::prefix(&ks::fault(device, "")), usize::MAX)
+        .await?;
+    pairs
+        .iter()
+        .map(|(key, value)| decode(key, value))
+        .collect()
+}
+
+/// Removes the fault and its index entry; returns whether it existed.
+pub async fn delete_fault(txn: &mut dyn Transaction, id: &str) -> Result<bool> {
+    let index = ks::fault_index(id);
+    let Some(device) = indexed_device(txn, &index).await? else {
+        return Ok(false);
+    };
+    txn.delete(index).await?;
+    txn.delete(ks::fault(&device, id)).await?;
+    Ok(true)
+}
