@@ -10,7 +10,9 @@ use std::time::{Instant, SystemTime};
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full};
 use hyper::body::Incoming as HyperBody;
-use hyper::header::{HeaderValue, CONNECTION, CONTENT_TYPE, COOKIE, RETRY_AFTER, SET_COOKIE, WWW_AUTHENTICATE};
+use hyper::header::{
+    HeaderValue, CONNECTION, CONTENT_TYPE, COOKIE, RETRY_AFTER, SET_COOKIE, WWW_AUTHENTICATE,
+};
 use hyper::server::conn::http1;
 use hyper::service::service_fn;
 use hyper::{Method, Request, Response, StatusCode};
@@ -36,7 +38,12 @@ const CONFLICT_RETRIES: usize = 5;
 
 /// Accepts connections on `listener` (TLS when `tls` is given) until `shutdown` is cancelled,
 /// then lets open connections finish.
-pub async fn serve(edge: Arc<Edge>, listener: TcpListener, tls: Option<TlsAcceptor>, shutdown: CancellationToken) {
+pub async fn serve(
+    edge: Arc<Edge>,
+    listener: TcpListener,
+    tls: Option<TlsAcceptor>,
+    shutdown: CancellationToken,
+) {
     let connections = tokio_util::task::TaskTracker::new();
     let next_connection = Arc::new(AtomicU64::new(1));
     spawn_session_reaper(edge.clone(), shutdown.clone());
@@ -58,10 +65,28 @@ pub async fn serve(edge: Arc<Edge>, listener: TcpListener, tls: Option<TlsAccept
         connections.spawn(async move {
             match tls {
                 Some(acceptor) => match acceptor.accept(stream).await {
-                    Ok(stream) => serve_connection(edge.clone(), TokioIo::new(stream), remote, connection, shutdown).await,
+                    Ok(stream) => {
+                        serve_connection(
+                            edge.clone(),
+                            TokioIo::new(stream),
+                            remote,
+                            connection,
+                            shutdown,
+                        )
+                        .await
+                    }
                     Err(error) => tracing::debug!(%remote, %error, "TLS handshake failed"),
                 },
-                None => serve_connection(edge.clone(), TokioIo::new(stream), remote, connection, shutdown).await,
+                None => {
+                    serve_connection(
+                        edge.clone(),
+                        TokioIo::new(stream),
+                        remote,
+                        connection,
+                        shutdown,
+                    )
+                    .await
+                }
             }
             edge.sessions.connection_closed(connection);
         });
@@ -70,8 +95,13 @@ pub async fn serve(edge: Arc<Edge>, listener: TcpListener, tls: Option<TlsAccept
     connections.wait().await;
 }
 
-async fn serve_connection<I>(edge: Arc<Edge>, io: I, remote: SocketAddr, connection: u64, shutdown: CancellationToken)
-where
+async fn serve_connection<I>(
+    edge: Arc<Edge>,
+    io: I,
+    remote: SocketAddr,
+    connection: u64,
+    shutdown: CancellationToken,
+) where
     I: hyper::rt::Read + hyper::rt::Write + Unpin + Send + 'static,
 {
     let service_edge = edge.clone();
@@ -115,13 +145,27 @@ fn spawn_session_reaper(edge: Arc<Edge>, shutdown: CancellationToken) {
 }
 
 /// Handles one HTTP request on the CWMP port.
-pub async fn handle(edge: &Edge, request: Request<HyperBody>, remote: SocketAddr, connection: u64) -> HttpResponse {
+pub async fn handle(
+    edge: &Edge,
+    request: Request<HyperBody>,
+    remote: SocketAddr,
+    connection: u64,
+) -> HttpResponse {
     let response = handle_inner(edge, request, remote, connection).await;
-    Metrics::count(&edge.metrics.cwmp_requests, "status", response.status().as_str().to_string());
+    Metrics::count(
+        &edge.metrics.cwmp_requests,
+        "status",
+        response.status().as_str().to_string(),
+    );
     response
 }
 
-async fn handle_inner(edge: &Edge, request: Request<HyperBody>, remote: SocketAddr, connection: u64) -> HttpResponse {
+async fn handle_inner(
+    edge: &Edge,
+    request: Request<HyperBody>,
+    remote: SocketAddr,
+    connection: u64,
+) -> HttpResponse {
     if request.method() == Method::GET && request.uri().path() == "/metrics" {
         return text(StatusCode::OK, edge.metrics.render());
     }
@@ -144,12 +188,18 @@ async fn handle_inner(edge: &Edge, request: Request<HyperBody>, remote: SocketAd
     } else {
         match cwmp::decode(&body) {
             Ok(envelope) => Received::Envelope(envelope),
-            Err(error) => return decode_failure(edge, error, cookie.as_deref(), connection, remote),
+            Err(error) => {
+                return decode_failure(edge, error, cookie.as_deref(), connection, remote)
+            }
         }
     };
 
-    if let Some(slot) = edge.sessions.find(cookie.as_deref(), connection, remote.ip()) {
-        let opens_new = matches!(&received, Received::Envelope(e) if matches!(e.body, Body::Inform(_)));
+    if let Some(slot) = edge
+        .sessions
+        .find(cookie.as_deref(), connection, remote.ip())
+    {
+        let opens_new =
+            matches!(&received, Received::Envelope(e) if matches!(e.body, Body::Inform(_)));
         if !opens_new {
             edge.sessions.bind_connection(&slot.id, connection);
             return exchange(edge, slot, received, remote, false).await;
@@ -157,10 +207,23 @@ async fn handle_inner(edge: &Edge, request: Request<HyperBody>, remote: SocketAd
     }
     match received {
         Received::Envelope(envelope) => match envelope.body {
-            Body::Inform(_) => open_session(edge, envelope, authorization.as_deref(), &uri, remote, connection).await,
+            Body::Inform(_) => {
+                open_session(
+                    edge,
+                    envelope,
+                    authorization.as_deref(),
+                    &uri,
+                    remote,
+                    connection,
+                )
+                .await
+            }
             _ => {
                 tracing::warn!(%remote, "request outside any session");
-                text(StatusCode::BAD_REQUEST, "no CWMP session: the first request must be an Inform\n")
+                text(
+                    StatusCode::BAD_REQUEST,
+                    "no CWMP session: the first request must be an Inform\n",
+                )
             }
         },
         // A CPE that lost its session: nothing to do, end it.
@@ -182,7 +245,8 @@ async fn read_body(edge: &Edge, request: Request<HyperBody>) -> Result<Bytes, Ht
     let mut collected = Vec::with_capacity(declared.unwrap_or(0));
     let read = tokio::time::timeout(edge.config.body_timeout, async {
         while let Some(frame) = body.frame().await {
-            let frame = frame.map_err(|_| text(StatusCode::BAD_REQUEST, "could not read the body\n"))?;
+            let frame =
+                frame.map_err(|_| text(StatusCode::BAD_REQUEST, "could not read the body\n"))?;
             if let Ok(data) = frame.into_data() {
                 if collected.len() + data.len() > limit {
                     return Err(too_large(&mut body, limit).await);
@@ -194,7 +258,10 @@ async fn read_body(edge: &Edge, request: Request<HyperBody>) -> Result<Bytes, Ht
     })
     .await;
     match read {
-        Err(_) => Err(text(StatusCode::REQUEST_TIMEOUT, "body not received in time\n")),
+        Err(_) => Err(text(
+            StatusCode::REQUEST_TIMEOUT,
+            "body not received in time\n",
+        )),
         Ok(Err(response)) => Err(response),
         Ok(Ok(())) => Ok(Bytes::from(collected)),
     }
@@ -216,14 +283,25 @@ async fn too_large(body: &mut HyperBody, limit: usize) -> HttpResponse {
         }
     })
     .await;
-    let mut response = text(StatusCode::PAYLOAD_TOO_LARGE, format!("body larger than {limit} bytes\n"));
-    response.headers_mut().insert(CONNECTION, HeaderValue::from_static("close"));
+    let mut response = text(
+        StatusCode::PAYLOAD_TOO_LARGE,
+        format!("body larger than {limit} bytes\n"),
+    );
+    response
+        .headers_mut()
+        .insert(CONNECTION, HeaderValue::from_static("close"));
     response
 }
 
 /// Answers an envelope that could not be decoded: a CWMP fault for an unknown method or bad
 /// arguments within a session, `400` for XML that is not an envelope at all.
-fn decode_failure(edge: &Edge, error: DecodeError, cookie: Option<&str>, connection: u64, remote: SocketAddr) -> HttpResponse {
+fn decode_failure(
+    edge: &Edge,
+    error: DecodeError,
+    cookie: Option<&str>,
+    connection: u64,
+    remote: SocketAddr,
+) -> HttpResponse {
     tracing::warn!(%remote, %error, "undecodable CWMP message");
     match error {
         DecodeError::Malformed(_) => {
@@ -233,7 +311,9 @@ fn decode_failure(edge: &Edge, error: DecodeError, cookie: Option<&str>, connect
                 edge.metrics.active_sessions.set(edge.sessions.len() as i64);
             }
             let mut response = text(StatusCode::BAD_REQUEST, format!("{error}\n"));
-            response.headers_mut().insert(CONNECTION, HeaderValue::from_static("close"));
+            response
+                .headers_mut()
+                .insert(CONNECTION, HeaderValue::from_static("close"));
             response
         }
         _ => {
@@ -276,7 +356,13 @@ async fn open_session(
         .session_timeout
         .map(|s| std::time::Duration::from_secs(u64::from(s).clamp(5, 600)))
         .unwrap_or(edge.config.session_timeout);
-    let slot = Arc::new(SessionSlot::new(session_id, device_id, remote.ip(), timeout, state));
+    let slot = Arc::new(SessionSlot::new(
+        session_id,
+        device_id,
+        remote.ip(),
+        timeout,
+        state,
+    ));
     match edge.sessions.open(slot.clone(), connection) {
         Ok(Some(displaced)) => {
             tracing::info!(device = %displaced.device, session = %displaced.id, "session displaced by a new Inform");
@@ -296,7 +382,12 @@ async fn open_session(
 }
 
 /// Checks the CPE's credentials on the Inform; `Some` is the 401 to send back.
-async fn authenticate(edge: &Edge, authorization: Option<&str>, uri: &str, device: &acs_model::DeviceId) -> Option<HttpResponse> {
+async fn authenticate(
+    edge: &Edge,
+    authorization: Option<&str>,
+    uri: &str,
+    device: &acs_model::DeviceId,
+) -> Option<HttpResponse> {
     let authenticator = edge.authenticator.as_ref()?;
     let shared = edge.config.cpe_credentials.clone();
     let lookup = |username: &str| match &shared {
@@ -314,7 +405,13 @@ async fn authenticate(edge: &Edge, authorization: Option<&str>, uri: &str, devic
 }
 
 /// One exchange within a session: classify, store, commit, reply.
-async fn exchange(edge: &Edge, slot: Arc<SessionSlot>, received: Received, remote: SocketAddr, first: bool) -> HttpResponse {
+async fn exchange(
+    edge: &Edge,
+    slot: Arc<SessionSlot>,
+    received: Received,
+    remote: SocketAddr,
+    first: bool,
+) -> HttpResponse {
     let mut state = slot.state.lock().await;
     slot.touch();
     let incoming = match state.session.receive(received) {
@@ -364,9 +461,17 @@ async fn exchange(edge: &Edge, slot: Arc<SessionSlot>, received: Received, remot
     match state.session.reply() {
         Reply::Envelope(envelope) => {
             if state.session.requests_sent() > sent_before {
-                Metrics::count(&edge.metrics.rpcs_sent, "method", cwmp::session::method_name(&envelope.body));
+                Metrics::count(
+                    &edge.metrics.rpcs_sent,
+                    "method",
+                    cwmp::session::method_name(&envelope.body),
+                );
             }
-            xml(StatusCode::OK, cwmp::encode(&envelope), first.then_some(slot.id.as_str()))
+            xml(
+                StatusCode::OK,
+                cwmp::encode(&envelope),
+                first.then_some(slot.id.as_str()),
+            )
         }
         Reply::EndSession => {
             drop(state);
@@ -382,10 +487,18 @@ fn note_answer(edge: &Edge, incoming: &Incoming) {
     }
 }
 
-async fn commit_exchange(edge: &Edge, state: &mut DeviceSession, incoming: &Incoming, remote: &str) -> Result<Vec<String>, StoreError> {
+async fn commit_exchange(
+    edge: &Edge,
+    state: &mut DeviceSession,
+    incoming: &Incoming,
+    remote: &str,
+) -> Result<Vec<String>, StoreError> {
     let mut txn = edge.store.begin().await?;
     let now = now_millis();
-    let outcome = match state.apply(txn.as_mut(), incoming, remote, now, ids::next_id).await {
+    let outcome = match state
+        .apply(txn.as_mut(), incoming, remote, now, ids::next_id)
+        .await
+    {
         Ok(outcome) => outcome,
         Err(error) => {
             let _ = txn.rollback().await;
@@ -394,7 +507,9 @@ async fn commit_exchange(edge: &Edge, state: &mut DeviceSession, incoming: &Inco
     };
     let started = Instant::now();
     txn.commit().await?;
-    edge.metrics.commit_seconds.observe(started.elapsed().as_secs_f64());
+    edge.metrics
+        .commit_seconds
+        .observe(started.elapsed().as_secs_f64());
     Ok(outcome.changed_tasks)
 }
 
@@ -421,9 +536,17 @@ fn xml(status: StatusCode, body: Vec<u8>, set_cookie: Option<&str>) -> HttpRespo
     let mut response = Response::new(Full::new(Bytes::from(body)));
     *response.status_mut() = status;
     let headers = response.headers_mut();
-    headers.insert(CONTENT_TYPE, HeaderValue::from_static("text/xml; charset=\"utf-8\""));
-    headers.insert("SOAPServer", HeaderValue::from_static(concat!("kube-acs/", env!("CARGO_PKG_VERSION"))));
-    if let Some(id) = set_cookie.and_then(|id| HeaderValue::from_str(&format!("session={id}; Path=/")).ok()) {
+    headers.insert(
+        CONTENT_TYPE,
+        HeaderValue::from_static("text/xml; charset=\"utf-8\""),
+    );
+    headers.insert(
+        "SOAPServer",
+        HeaderValue::from_static(concat!("kube-acs/", env!("CARGO_PKG_VERSION"))),
+    );
+    if let Some(id) =
+        set_cookie.and_then(|id| HeaderValue::from_str(&format!("session={id}; Path=/")).ok())
+    {
         headers.insert(SET_COOKIE, id);
     }
     response
@@ -432,16 +555,19 @@ fn xml(status: StatusCode, body: Vec<u8>, set_cookie: Option<&str>) -> HttpRespo
 fn text(status: StatusCode, body: impl Into<String>) -> HttpResponse {
     let mut response = Response::new(Full::new(Bytes::from(body.into())));
     *response.status_mut() = status;
-    response
-        .headers_mut()
-        .insert(CONTENT_TYPE, HeaderValue::from_static("text/plain; charset=utf-8"));
+    response.headers_mut().insert(
+        CONTENT_TYPE,
+        HeaderValue::from_static("text/plain; charset=utf-8"),
+    );
     response
 }
 
 fn no_content() -> HttpResponse {
     let mut response = Response::new(Full::new(Bytes::new()));
     *response.status_mut() = StatusCode::NO_CONTENT;
-    response.headers_mut().insert(CONNECTION, HeaderValue::from_static("close"));
+    response
+        .headers_mut()
+        .insert(CONNECTION, HeaderValue::from_static("close"));
     response
 }
 
@@ -455,6 +581,8 @@ fn unauthorized(challenge: String) -> HttpResponse {
 
 fn retry_later(message: &str) -> HttpResponse {
     let mut response = text(StatusCode::SERVICE_UNAVAILABLE, message.to_string());
-    response.headers_mut().insert(RETRY_AFTER, HeaderValue::from_static("10"));
+    response
+        .headers_mut()
+        .insert(RETRY_AFTER, HeaderValue::from_static("10"));
     response
 }

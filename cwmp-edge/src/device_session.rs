@@ -3,11 +3,15 @@
 
 use std::collections::{HashMap, HashSet, VecDeque};
 
-use acs_model::{DeviceId, DeviceRecord, FaultRecord, Millis, ParameterRecord, TaskRecord, TaskStatus};
+use acs_model::{
+    DeviceId, DeviceRecord, FaultRecord, Millis, ParameterRecord, TaskRecord, TaskStatus,
+};
 use acs_store::{records, StoreError, Transaction};
 use cwmp::session::{Incoming, RequestToken, Session};
 use cwmp::{Body, CwmpFault, Inform};
-use provisioning::inform::{completes, data_model_root, diagnostics_objects, read_inform, InformFacts};
+use provisioning::inform::{
+    completes, data_model_root, diagnostics_objects, read_inform, InformFacts,
+};
 use provisioning::retry::RetryPolicy;
 use provisioning::task_plan::{self, Next, Stage};
 use provisioning::TreeUpdate;
@@ -78,19 +82,26 @@ impl DeviceSession {
         let mut outcome = Outcome::default();
         match incoming {
             Incoming::Inform { inform, .. } => {
-                self.apply_inform(txn, inform, remote, now, &mut outcome).await?
+                self.apply_inform(txn, inform, remote, now, &mut outcome)
+                    .await?
             }
-            Incoming::CpeRequest(body) => self.apply_cpe_request(txn, body, now, ids, &mut outcome).await?,
+            Incoming::CpeRequest(body) => {
+                self.apply_cpe_request(txn, body, now, ids, &mut outcome)
+                    .await?
+            }
             Incoming::Response { token, body } => {
                 if let Some(origin) = self.in_flight.remove(token) {
-                    self.apply_response(txn, origin, body, now, ids, &mut outcome).await?;
+                    self.apply_response(txn, origin, body, now, ids, &mut outcome)
+                        .await?;
                 }
             }
             Incoming::Fault { token, fault } => {
                 if let Some(Origin::Task { task_id, .. }) = self.in_flight.remove(token) {
-                    self.fail_task(txn, &task_id, fault.clone(), now, ids, &mut outcome).await?;
+                    self.fail_task(txn, &task_id, fault.clone(), now, ids, &mut outcome)
+                        .await?;
                 } else {
-                    self.record_fault(txn, None, fault.clone(), 0, now, ids).await?;
+                    self.record_fault(txn, None, fault.clone(), 0, now, ids)
+                        .await?;
                 }
             }
             Incoming::Unanswered { token } => {
@@ -159,16 +170,24 @@ impl DeviceSession {
         Ok(())
     }
 
-    async fn queue_diagnostics(&mut self, txn: &mut dyn Transaction, facts: &InformFacts) -> Result<(), StoreError> {
+    async fn queue_diagnostics(
+        &mut self,
+        txn: &mut dyn Transaction,
+        facts: &InformFacts,
+    ) -> Result<(), StoreError> {
         let stored = records::scan_parameters(txn, &facts.device_id, self.root).await?;
         let states: Vec<(String, String)> = stored
             .into_iter()
             .filter(|(path, _)| path.ends_with(".DiagnosticsState"))
             .filter_map(|(path, record)| record.value.map(|(value, _)| (path, value)))
             .collect();
-        let objects = diagnostics_objects(states.iter().map(|(p, v)| (p.as_str(), v.as_str())), self.root);
+        let objects = diagnostics_objects(
+            states.iter().map(|(p, v)| (p.as_str(), v.as_str())),
+            self.root,
+        );
         let token = self.token(Origin::DiagnosticsResults);
-        self.session.enqueue(token, Body::GetParameterValues { names: objects });
+        self.session
+            .enqueue(token, Body::GetParameterValues { names: objects });
         Ok(())
     }
 
@@ -183,20 +202,26 @@ impl DeviceSession {
         match body {
             Body::TransferComplete(complete) => {
                 let task = records::get_task(txn, &complete.command_key).await?;
-                let fault = (complete.fault.code != 0)
-                    .then(|| CwmpFault::with_text(complete.fault.code, complete.fault.string.clone()));
+                let fault = (complete.fault.code != 0).then(|| {
+                    CwmpFault::with_text(complete.fault.code, complete.fault.string.clone())
+                });
                 match task {
                     Some(mut task) if task.device == self.device => match fault {
                         None => {
-                            finish(&mut task, now, Some(serde_json::json!({
-                                "startTime": complete.start_time,
-                                "completeTime": complete.complete_time,
-                            })));
+                            finish(
+                                &mut task,
+                                now,
+                                Some(serde_json::json!({
+                                    "startTime": complete.start_time,
+                                    "completeTime": complete.complete_time,
+                                })),
+                            );
                             records::put_task(txn, &task).await?;
                             outcome.changed_tasks.push(task.id);
                         }
                         Some(fault) => {
-                            self.fail_task(txn, &task.id, fault, now, ids, outcome).await?;
+                            self.fail_task(txn, &task.id, fault, now, ids, outcome)
+                                .await?;
                         }
                     },
                     _ => {
@@ -207,12 +232,14 @@ impl DeviceSession {
                 }
             }
             Body::AutonomousTransferComplete(complete) if complete.fault.code != 0 => {
-                let fault = CwmpFault::with_text(complete.fault.code, complete.fault.string.clone());
+                let fault =
+                    CwmpFault::with_text(complete.fault.code, complete.fault.string.clone());
                 self.record_fault(txn, None, fault, 0, now, ids).await?;
             }
             Body::DUStateChangeComplete(complete) => {
                 for result in complete.results.iter().filter(|r| r.fault.code != 0) {
-                    let fault = CwmpFault::with_text(result.fault.code, result.fault.string.clone());
+                    let fault =
+                        CwmpFault::with_text(result.fault.code, result.fault.string.clone());
                     self.record_fault(txn, None, fault, 0, now, ids).await?;
                 }
             }
@@ -257,7 +284,9 @@ impl DeviceSession {
             Ok(advance) => advance,
             Err(unexpected) => {
                 let fault = CwmpFault::with_text(8003, unexpected.0);
-                return self.fail_task(txn, &task_id, fault, now, ids, outcome).await;
+                return self
+                    .fail_task(txn, &task_id, fault, now, ids, outcome)
+                    .await;
             }
         };
         apply_updates(txn, &self.device, &advance.updates, now).await?;
@@ -301,7 +330,8 @@ impl DeviceSession {
         self.retry.record_fault(&mut task, fault.clone(), now);
         records::put_task(txn, &task).await?;
         outcome.changed_tasks.push(task.id.clone());
-        self.record_fault(txn, Some(task.id.clone()), fault, task.attempts, now, ids).await
+        self.record_fault(txn, Some(task.id.clone()), fault, task.attempts, now, ids)
+            .await
     }
 
     async fn record_fault(
@@ -326,11 +356,18 @@ impl DeviceSession {
 
     /// Queues the first request of the next waiting task; when none is left, looks once more
     /// in the store for tasks queued while the session ran.
-    async fn queue_next_task(&mut self, txn: &mut dyn Transaction, now: Millis) -> Result<(), StoreError> {
+    async fn queue_next_task(
+        &mut self,
+        txn: &mut dyn Transaction,
+        now: Millis,
+    ) -> Result<(), StoreError> {
         if self.waiting_tasks.is_empty() && !self.rechecked {
             self.rechecked = true;
             for task in records::list_tasks(txn, &self.device).await? {
-                if task.status == TaskStatus::Pending && task.not_before <= now && !self.tried.contains(&task.id) {
+                if task.status == TaskStatus::Pending
+                    && task.not_before <= now
+                    && !self.tried.contains(&task.id)
+                {
                     self.waiting_tasks.push_back(task);
                 }
             }
@@ -392,7 +429,11 @@ pub async fn apply_updates(
                     }
                 }
             }
-            TreeUpdate::Value { path, value, xsd_type } => {
+            TreeUpdate::Value {
+                path,
+                value,
+                xsd_type,
+            } => {
                 merge(txn, device, path, now, |record| {
                     let new = Some((value.clone(), xsd_type.clone()));
                     let changed = record.value != new;

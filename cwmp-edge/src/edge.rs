@@ -9,12 +9,12 @@ use acs_model::{DeviceId, Millis, TaskRecord, TaskSpec, TaskStatus};
 use acs_store::{ids, records, transact, Store, StoreError};
 use tokio::sync::broadcast;
 
+use crate::config::CpeAuthMode;
 use crate::config::EdgeConfig;
 use crate::connection_request::{ConnectionRequestConfig, ConnectionRequester};
 use crate::digest_auth::{AcceptedSchemes, HttpAuthenticator};
 use crate::metrics::Metrics;
 use crate::sessions::SessionRegistry;
-use crate::config::CpeAuthMode;
 
 /// Milliseconds since the Unix epoch, now.
 pub fn now_millis() -> Millis {
@@ -61,7 +61,9 @@ impl Edge {
             CpeAuthMode::Digest => Some(AcceptedSchemes::DigestOnly),
             CpeAuthMode::DigestOrBasic => Some(AcceptedSchemes::DigestOrBasic),
         }
-        .map(|schemes| HttpAuthenticator::with_random_secret(config.auth_realm.clone()).with_schemes(schemes));
+        .map(|schemes| {
+            HttpAuthenticator::with_random_secret(config.auth_realm.clone()).with_schemes(schemes)
+        });
         let connection_requester = ConnectionRequester::new(ConnectionRequestConfig {
             timeout: config.connection_request_timeout,
             ..ConnectionRequestConfig::default()
@@ -87,7 +89,11 @@ impl Edge {
     }
 
     /// Queues a task for a known device.
-    pub async fn queue_task(&self, device: &DeviceId, spec: TaskSpec) -> Result<TaskRecord, QueueError> {
+    pub async fn queue_task(
+        &self,
+        device: &DeviceId,
+        spec: TaskSpec,
+    ) -> Result<TaskRecord, QueueError> {
         let now = now_millis();
         let task = TaskRecord {
             id: ids::next_id(now),
@@ -121,7 +127,11 @@ impl Edge {
 
     /// Sends a connection request to a device (unless it is in session already, where it picks
     /// up new tasks by itself) and records the outcome on `task_id`.
-    pub async fn connection_request(&self, device: &DeviceId, task_id: Option<&str>) -> Result<ConnectionRequestState, StoreError> {
+    pub async fn connection_request(
+        &self,
+        device: &DeviceId,
+        task_id: Option<&str>,
+    ) -> Result<ConnectionRequestState, StoreError> {
         let now = now_millis();
         let state = if self.sessions.device_in_session(device) {
             ConnectionRequestState::Accepted { at: now }
@@ -136,7 +146,8 @@ impl Edge {
                 }
                 Some(record) => {
                     let info = &record.connection_request;
-                    let (default_user, default_password) = &self.config.connection_request_credentials;
+                    let (default_user, default_password) =
+                        &self.config.connection_request_credentials;
                     let (user, password) = if info.username.is_empty() {
                         (default_user.as_str(), default_password.as_str())
                     } else {
@@ -183,7 +194,11 @@ impl Edge {
     /// Waits until the device has acted on a pending task (it finished, faulted, or now
     /// awaits an event) or `timeout` passes; returns the task as it is then (`None` if it was
     /// deleted).
-    pub async fn wait_for_task(&self, task_id: &str, timeout: Duration) -> Result<Option<TaskRecord>, StoreError> {
+    pub async fn wait_for_task(
+        &self,
+        task_id: &str,
+        timeout: Duration,
+    ) -> Result<Option<TaskRecord>, StoreError> {
         let mut changes = self.changed_tasks.subscribe();
         let deadline = tokio::time::Instant::now() + timeout;
         let Some(queued) = self.read_task(task_id).await? else {

@@ -47,20 +47,55 @@ impl Default for Metrics {
             commit_seconds: Histogram::new(exponential_buckets(0.0001, 2.0, 16)),
             registry: Registry::default(),
         };
-        registry.register("cwmp_http_requests", "HTTP requests on the CWMP port", metrics.cwmp_requests.clone());
-        registry.register("cwmp_sessions", "CWMP sessions ended, by outcome", metrics.sessions.clone());
-        registry.register("cwmp_active_sessions", "CWMP sessions open now", metrics.active_sessions.clone());
-        registry.register("cwmp_inform_events", "Inform events received", metrics.inform_events.clone());
-        registry.register("cwmp_rpcs_sent", "Requests sent to CPEs", metrics.rpcs_sent.clone());
-        registry.register("cwmp_cpe_faults", "Faults reported by CPEs", metrics.cpe_faults.clone());
+        registry.register(
+            "cwmp_http_requests",
+            "HTTP requests on the CWMP port",
+            metrics.cwmp_requests.clone(),
+        );
+        registry.register(
+            "cwmp_sessions",
+            "CWMP sessions ended, by outcome",
+            metrics.sessions.clone(),
+        );
+        registry.register(
+            "cwmp_active_sessions",
+            "CWMP sessions open now",
+            metrics.active_sessions.clone(),
+        );
+        registry.register(
+            "cwmp_inform_events",
+            "Inform events received",
+            metrics.inform_events.clone(),
+        );
+        registry.register(
+            "cwmp_rpcs_sent",
+            "Requests sent to CPEs",
+            metrics.rpcs_sent.clone(),
+        );
+        registry.register(
+            "cwmp_cpe_faults",
+            "Faults reported by CPEs",
+            metrics.cpe_faults.clone(),
+        );
         registry.register(
             "connection_requests",
             "Connection requests sent, by outcome",
             metrics.connection_requests.clone(),
         );
-        registry.register("cwmp_session_seconds", "CWMP session duration", metrics.session_seconds.clone());
-        registry.register("store_commit_seconds", "Store commit latency", metrics.commit_seconds.clone());
-        Metrics { registry, ..metrics }
+        registry.register(
+            "cwmp_session_seconds",
+            "CWMP session duration",
+            metrics.session_seconds.clone(),
+        );
+        registry.register(
+            "store_commit_seconds",
+            "Store commit latency",
+            metrics.commit_seconds.clone(),
+        );
+        Metrics {
+            registry,
+            ..metrics
+        }
     }
 }
 

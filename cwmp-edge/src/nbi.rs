@@ -32,10 +32,22 @@ pub fn router(edge: Arc<Edge>) -> Router {
         .route("/metrics", get(metrics))
         .route("/api/v1/openapi.json", get(openapi))
         .route("/api/v1/devices", get(list_devices))
-        .route("/api/v1/devices/{id}", get(get_device).delete(delete_device))
-        .route("/api/v1/devices/{id}/tags/{tag}", put(add_tag).delete(remove_tag))
-        .route("/api/v1/devices/{id}/connection-request", put(set_connection_request_credentials).post(send_connection_request))
-        .route("/api/v1/devices/{id}/tasks", get(list_device_tasks).post(queue_task))
+        .route(
+            "/api/v1/devices/{id}",
+            get(get_device).delete(delete_device),
+        )
+        .route(
+            "/api/v1/devices/{id}/tags/{tag}",
+            put(add_tag).delete(remove_tag),
+        )
+        .route(
+            "/api/v1/devices/{id}/connection-request",
+            put(set_connection_request_credentials).post(send_connection_request),
+        )
+        .route(
+            "/api/v1/devices/{id}/tasks",
+            get(list_device_tasks).post(queue_task),
+        )
         .route("/api/v1/devices/{id}/faults", get(list_device_faults))
         .route("/api/v1/tasks/{id}", get(get_task).delete(delete_task))
         .route("/api/v1/tasks/{id}/retry", post(retry_task))
@@ -84,13 +96,19 @@ impl From<StoreError> for ApiError {
 
 impl From<JsonRejection> for ApiError {
     fn from(rejection: JsonRejection) -> ApiError {
-        ApiError::new(StatusCode::BAD_REQUEST, format!("invalid JSON body: {}", rejection.body_text()))
+        ApiError::new(
+            StatusCode::BAD_REQUEST,
+            format!("invalid JSON body: {}", rejection.body_text()),
+        )
     }
 }
 
 impl From<QueryRejection> for ApiError {
     fn from(rejection: QueryRejection) -> ApiError {
-        ApiError::new(StatusCode::BAD_REQUEST, format!("invalid query: {}", rejection.body_text()))
+        ApiError::new(
+            StatusCode::BAD_REQUEST,
+            format!("invalid query: {}", rejection.body_text()),
+        )
     }
 }
 
@@ -98,7 +116,10 @@ type ApiResult<T> = Result<T, ApiError>;
 type Shared = State<Arc<Edge>>;
 
 async fn metrics(State(edge): Shared) -> impl IntoResponse {
-    ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], edge.metrics.render())
+    (
+        [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
+        edge.metrics.render(),
+    )
 }
 
 async fn openapi() -> impl IntoResponse {
@@ -125,7 +146,10 @@ struct DeviceQuery {
     limit: Option<usize>,
 }
 
-async fn list_devices(State(edge): Shared, query: Result<Query<DeviceQuery>, QueryRejection>) -> ApiResult<Json<Vec<DeviceRecord>>> {
+async fn list_devices(
+    State(edge): Shared,
+    query: Result<Query<DeviceQuery>, QueryRejection>,
+) -> ApiResult<Json<Vec<DeviceRecord>>> {
     let Query(query) = query?;
     let limit = query.limit.unwrap_or(100).clamp(1, 10_000);
     let mut txn = edge.store.begin().await?;
@@ -138,10 +162,14 @@ async fn list_devices(State(edge): Shared, query: Result<Query<DeviceQuery>, Que
             if !records::is_indexed(name) {
                 return Err(ApiError::new(
                     StatusCode::BAD_REQUEST,
-                    format!("parameter {name} is not indexed; indexed: {}", records::INDEXED_PARAMETERS.join(", ")),
+                    format!(
+                        "parameter {name} is not indexed; indexed: {}",
+                        records::INDEXED_PARAMETERS.join(", ")
+                    ),
                 ));
             }
-            records::find_devices_by_parameter(txn.as_mut(), name, value, after.as_ref(), limit).await?
+            records::find_devices_by_parameter(txn.as_mut(), name, value, after.as_ref(), limit)
+                .await?
         }
         (None, None, None) => {
             let devices = records::list_devices(txn.as_mut(), after.as_ref(), limit).await?;
@@ -210,9 +238,17 @@ async fn delete_device(State(edge): Shared, Path(id): Path<String>) -> ApiResult
     }
 }
 
-async fn change_tag(edge: &Edge, id: String, tag: String, add: bool) -> ApiResult<Json<DeviceRecord>> {
+async fn change_tag(
+    edge: &Edge,
+    id: String,
+    tag: String,
+    add: bool,
+) -> ApiResult<Json<DeviceRecord>> {
     if tag.trim().is_empty() || tag.contains('/') {
-        return Err(ApiError::new(StatusCode::BAD_REQUEST, "a tag must be non-empty and must not contain '/'"));
+        return Err(ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "a tag must be non-empty and must not contain '/'",
+        ));
     }
     let id = DeviceId(id);
     let updated = transact(edge.store.as_ref(), |txn| {
@@ -232,14 +268,22 @@ async fn change_tag(edge: &Edge, id: String, tag: String, add: bool) -> ApiResul
         })
     })
     .await?;
-    updated.map(Json).ok_or_else(|| ApiError::not_found("device", id.as_str()))
+    updated
+        .map(Json)
+        .ok_or_else(|| ApiError::not_found("device", id.as_str()))
 }
 
-async fn add_tag(State(edge): Shared, Path((id, tag)): Path<(String, String)>) -> ApiResult<Json<DeviceRecord>> {
+async fn add_tag(
+    State(edge): Shared,
+    Path((id, tag)): Path<(String, String)>,
+) -> ApiResult<Json<DeviceRecord>> {
     change_tag(&edge, id, tag, true).await
 }
 
-async fn remove_tag(State(edge): Shared, Path((id, tag)): Path<(String, String)>) -> ApiResult<Json<DeviceRecord>> {
+async fn remove_tag(
+    State(edge): Shared,
+    Path((id, tag)): Path<(String, String)>,
+) -> ApiResult<Json<DeviceRecord>> {
     change_tag(&edge, id, tag, false).await
 }
 
@@ -278,7 +322,10 @@ async fn set_connection_request_credentials(
     }
 }
 
-async fn send_connection_request(State(edge): Shared, Path(id): Path<String>) -> ApiResult<Response> {
+async fn send_connection_request(
+    State(edge): Shared,
+    Path(id): Path<String>,
+) -> ApiResult<Response> {
     let id = DeviceId(id);
     let state = edge.connection_request(&id, None).await?;
     let status = match state {
@@ -308,10 +355,13 @@ async fn queue_task(
     let Json(spec) = body?;
     validate_task(&spec)?;
     let id = DeviceId(id);
-    let task = edge.queue_task(&id, spec).await.map_err(|error| match error {
-        QueueError::UnknownDevice(id) => ApiError::not_found("device", id.as_str()),
-        QueueError::Store(error) => error.into(),
-    })?;
+    let task = edge
+        .queue_task(&id, spec)
+        .await
+        .map_err(|error| match error {
+            QueueError::UnknownDevice(id) => ApiError::not_found("device", id.as_str()),
+            QueueError::Store(error) => error.into(),
+        })?;
     if query.connection_request {
         edge.connection_request(&id, Some(&task.id)).await?;
     }
@@ -335,7 +385,8 @@ async fn queue_task(
 fn validate_task(spec: &TaskSpec) -> ApiResult<()> {
     let bad = |message: String| Err(ApiError::new(StatusCode::BAD_REQUEST, message));
     match spec {
-        TaskSpec::GetParameterValues { parameter_names } | TaskSpec::GetParameterAttributes { parameter_names } => {
+        TaskSpec::GetParameterValues { parameter_names }
+        | TaskSpec::GetParameterAttributes { parameter_names } => {
             if parameter_names.is_empty() {
                 return bad("parameterNames must not be empty".into());
             }
@@ -344,7 +395,10 @@ fn validate_task(spec: &TaskSpec) -> ApiResult<()> {
             if parameter_values.is_empty() {
                 return bad("parameterValues must not be empty".into());
             }
-            if let Some(p) = parameter_values.iter().find(|p| p.name.is_empty() || p.name.ends_with('.')) {
+            if let Some(p) = parameter_values
+                .iter()
+                .find(|p| p.name.is_empty() || p.name.ends_with('.'))
+            {
                 return bad(format!("{:?} is not a parameter name", p.name));
             }
         }
@@ -354,7 +408,10 @@ fn validate_task(spec: &TaskSpec) -> ApiResult<()> {
             }
         }
         TaskSpec::GetParameterNames { parameter_path, .. } => {
-            if !parameter_path.is_empty() && !parameter_path.ends_with('.') && parameter_path.contains(' ') {
+            if !parameter_path.is_empty()
+                && !parameter_path.ends_with('.')
+                && parameter_path.contains(' ')
+            {
                 return bad(format!("{parameter_path:?} is not a parameter path"));
             }
         }
@@ -368,7 +425,9 @@ fn validate_task(spec: &TaskSpec) -> ApiResult<()> {
                 return bad("upload needs url and fileType".into());
             }
         }
-        TaskSpec::SetParameterAttributes { parameter_attributes } => {
+        TaskSpec::SetParameterAttributes {
+            parameter_attributes,
+        } => {
             if parameter_attributes.is_empty() {
                 return bad("parameterAttributes must not be empty".into());
             }
@@ -378,7 +437,10 @@ fn validate_task(spec: &TaskSpec) -> ApiResult<()> {
     Ok(())
 }
 
-async fn list_device_tasks(State(edge): Shared, Path(id): Path<String>) -> ApiResult<Json<Vec<TaskRecord>>> {
+async fn list_device_tasks(
+    State(edge): Shared,
+    Path(id): Path<String>,
+) -> ApiResult<Json<Vec<TaskRecord>>> {
     let id = DeviceId(id);
     let mut txn = edge.store.begin().await?;
     if records::get_device(txn.as_mut(), &id).await?.is_none() {
@@ -390,7 +452,10 @@ async fn list_device_tasks(State(edge): Shared, Path(id): Path<String>) -> ApiRe
 }
 
 async fn get_task(State(edge): Shared, Path(id): Path<String>) -> ApiResult<Json<TaskRecord>> {
-    edge.read_task(&id).await?.map(Json).ok_or_else(|| ApiError::not_found("task", &id))
+    edge.read_task(&id)
+        .await?
+        .map(Json)
+        .ok_or_else(|| ApiError::not_found("task", &id))
 }
 
 async fn delete_task(State(edge): Shared, Path(id): Path<String>) -> ApiResult<StatusCode> {
@@ -432,10 +497,14 @@ async fn retry_task(State(edge): Shared, Path(id): Path<String>) -> ApiResult<Js
         })
     })
     .await?;
-    task.map(Json).ok_or_else(|| ApiError::not_found("task", &id))
+    task.map(Json)
+        .ok_or_else(|| ApiError::not_found("task", &id))
 }
 
-async fn list_device_faults(State(edge): Shared, Path(id): Path<String>) -> ApiResult<Json<Vec<Value>>> {
+async fn list_device_faults(
+    State(edge): Shared,
+    Path(id): Path<String>,
+) -> ApiResult<Json<Vec<Value>>> {
     let id = DeviceId(id);
     let mut txn = edge.store.begin().await?;
     if records::get_device(txn.as_mut(), &id).await?.is_none() {
@@ -450,7 +519,9 @@ async fn get_fault(State(edge): Shared, Path(id): Path<String>) -> ApiResult<Jso
     let mut txn = edge.store.begin().await?;
     let fault = records::get_fault(txn.as_mut(), &id).await?;
     txn.rollback().await?;
-    fault.map(|f| Json(json!(f))).ok_or_else(|| ApiError::not_found("fault", &id))
+    fault
+        .map(|f| Json(json!(f)))
+        .ok_or_else(|| ApiError::not_found("fault", &id))
 }
 
 async fn delete_fault(State(edge): Shared, Path(id): Path<String>) -> ApiResult<StatusCode> {

@@ -83,12 +83,19 @@ pub struct SessionRegistry {
 
 impl SessionRegistry {
     fn lock(&self) -> std::sync::MutexGuard<'_, Registry> {
-        self.inner.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+        self.inner
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
     /// Finds the session of a request: by cookie, else by its TCP connection, else by remote
     /// address when exactly one session comes from it.
-    pub fn find(&self, cookie: Option<&str>, connection: u64, ip: IpAddr) -> Option<Arc<SessionSlot>> {
+    pub fn find(
+        &self,
+        cookie: Option<&str>,
+        connection: u64,
+        ip: IpAddr,
+    ) -> Option<Arc<SessionSlot>> {
         let registry = self.lock();
         if let Some(slot) = cookie.and_then(|c| registry.by_id.get(c)) {
             return Some(slot.clone());
@@ -110,7 +117,11 @@ impl SessionRegistry {
     /// Registers a new session for its device. A previous session of the same device is
     /// displaced (the CPE abandoned it: a CPE holds one session at a time) and returned, unless
     /// it is handling a request right now.
-    pub fn open(&self, slot: Arc<SessionSlot>, connection: u64) -> Result<Option<Arc<SessionSlot>>, OpenError> {
+    pub fn open(
+        &self,
+        slot: Arc<SessionSlot>,
+        connection: u64,
+    ) -> Result<Option<Arc<SessionSlot>>, OpenError> {
         let mut registry = self.lock();
         let displaced = match registry.by_device.get(&slot.device).cloned() {
             Some(old_id) => {
@@ -127,7 +138,9 @@ impl SessionRegistry {
             None => None,
         };
         registry.by_connection.insert(connection, slot.id.clone());
-        registry.by_device.insert(slot.device.clone(), slot.id.clone());
+        registry
+            .by_device
+            .insert(slot.device.clone(), slot.id.clone());
         registry.by_id.insert(slot.id.clone(), slot);
         Ok(displaced)
     }

@@ -13,29 +13,105 @@ use cwmp::{decode, Body, Envelope, Header};
 /// 40 TR-181 parameters with their `xsi:type` and value, as a CPE reports them.
 fn parameters() -> Vec<(String, &'static str, String)> {
     let mut params = vec![
-        ("Device.DeviceInfo.SpecVersion".to_string(), "string", "1.0".to_string()),
-        ("Device.DeviceInfo.ProvisioningCode".into(), "string", String::new()),
-        ("Device.DeviceInfo.Manufacturer".into(), "string", "easycwmp".into()),
-        ("Device.DeviceInfo.ManufacturerOUI".into(), "string", "FFFFFF".into()),
-        ("Device.DeviceInfo.ProductClass".into(), "string", "easycwmp".into()),
-        ("Device.DeviceInfo.SerialNumber".into(), "string", "SCOUT000001".into()),
-        ("Device.DeviceInfo.HardwareVersion".into(), "string", "example_hw_version".into()),
-        ("Device.DeviceInfo.SoftwareVersion".into(), "string", "example_sw_version".into()),
-        ("Device.DeviceInfo.UpTime".into(), "unsignedInt", "86400".into()),
-        ("Device.ManagementServer.ConnectionRequestURL".into(), "string", "http://192.168.1.1:7548/".into()),
-        ("Device.ManagementServer.ParameterKey".into(), "string", String::new()),
-        ("Device.ManagementServer.PeriodicInformEnable".into(), "boolean", "1".into()),
-        ("Device.ManagementServer.PeriodicInformInterval".into(), "unsignedInt", "300".into()),
-        ("Device.ManagementServer.PeriodicInformTime".into(), "dateTime", "0001-01-01T00:00:00Z".into()),
+        (
+            "Device.DeviceInfo.SpecVersion".to_string(),
+            "string",
+            "1.0".to_string(),
+        ),
+        (
+            "Device.DeviceInfo.ProvisioningCode".into(),
+            "string",
+            String::new(),
+        ),
+        (
+            "Device.DeviceInfo.Manufacturer".into(),
+            "string",
+            "easycwmp".into(),
+        ),
+        (
+            "Device.DeviceInfo.ManufacturerOUI".into(),
+            "string",
+            "FFFFFF".into(),
+        ),
+        (
+            "Device.DeviceInfo.ProductClass".into(),
+            "string",
+            "easycwmp".into(),
+        ),
+        (
+            "Device.DeviceInfo.SerialNumber".into(),
+            "string",
+            "SCOUT000001".into(),
+        ),
+        (
+            "Device.DeviceInfo.HardwareVersion".into(),
+            "string",
+            "example_hw_version".into(),
+        ),
+        (
+            "Device.DeviceInfo.SoftwareVersion".into(),
+            "string",
+            "example_sw_version".into(),
+        ),
+        (
+            "Device.DeviceInfo.UpTime".into(),
+            "unsignedInt",
+            "86400".into(),
+        ),
+        (
+            "Device.ManagementServer.ConnectionRequestURL".into(),
+            "string",
+            "http://192.168.1.1:7548/".into(),
+        ),
+        (
+            "Device.ManagementServer.ParameterKey".into(),
+            "string",
+            String::new(),
+        ),
+        (
+            "Device.ManagementServer.PeriodicInformEnable".into(),
+            "boolean",
+            "1".into(),
+        ),
+        (
+            "Device.ManagementServer.PeriodicInformInterval".into(),
+            "unsignedInt",
+            "300".into(),
+        ),
+        (
+            "Device.ManagementServer.PeriodicInformTime".into(),
+            "dateTime",
+            "0001-01-01T00:00:00Z".into(),
+        ),
     ];
     for i in 1..=4 {
-        params.push((format!("Device.IP.Interface.{i}.IPv4Address.1.IPAddress"), "string", format!("10.0.{i}.1")));
-        params.push((format!("Device.IP.Interface.{i}.Enable"), "boolean", "1".into()));
-        params.push((format!("Device.IP.Interface.{i}.Status"), "string", "Up".into()));
+        params.push((
+            format!("Device.IP.Interface.{i}.IPv4Address.1.IPAddress"),
+            "string",
+            format!("10.0.{i}.1"),
+        ));
+        params.push((
+            format!("Device.IP.Interface.{i}.Enable"),
+            "boolean",
+            "1".into(),
+        ));
+        params.push((
+            format!("Device.IP.Interface.{i}.Status"),
+            "string",
+            "Up".into(),
+        ));
     }
     for i in 1..=7 {
-        params.push((format!("Device.WiFi.SSID.{i}.SSID"), "string", format!("OpenWrt &amp; friends {i}")));
-        params.push((format!("Device.WiFi.SSID.{i}.Stats.BytesSent"), "unsignedLong", format!("{}", 1_234_567 * i)));
+        params.push((
+            format!("Device.WiFi.SSID.{i}.SSID"),
+            "string",
+            format!("OpenWrt &amp; friends {i}"),
+        ));
+        params.push((
+            format!("Device.WiFi.SSID.{i}.Stats.BytesSent"),
+            "unsignedLong",
+            format!("{}", 1_234_567 * i),
+        ));
     }
     params.truncate(40);
     assert_eq!(params.len(), 40);
@@ -107,10 +183,7 @@ fn inform_xml() -> String {
 }
 
 fn gpv_response_xml() -> String {
-    easycwmp_envelope(
-        "GetParameterValuesResponse",
-        &parameter_list(&parameters()),
-    )
+    easycwmp_envelope("GetParameterValuesResponse", &parameter_list(&parameters()))
 }
 
 /// Decode, encode, and both, of one envelope.
@@ -140,6 +213,34 @@ fn codec_group(c: &mut Criterion, group: &str, xml: &[u8]) {
 
 fn benches(c: &mut Criterion) {
     let inform = inform_xml();
+    c.bench_function("raw_events", |b| {
+        b.iter(|| {
+            let mut r = quick_xml::Reader::from_reader(black_box(inform.as_bytes()));
+            let mut n = 0usize;
+            loop {
+                match r.read_event().unwrap() {
+                    quick_xml::events::Event::Eof => break,
+                    _ => n += 1,
+                }
+            }
+            n
+        })
+    });
+    c.bench_function("raw_events_nocheck", |b| {
+        b.iter(|| {
+            let mut r = quick_xml::Reader::from_reader(black_box(inform.as_bytes()));
+            r.config_mut().check_end_names = false;
+            let mut n = 0usize;
+            loop {
+                match r.read_event().unwrap() {
+                    quick_xml::events::Event::Eof => break,
+                    _ => n += 1,
+                }
+            }
+            n
+        })
+    });
+    println!("inform bytes {}", inform.len());
     codec_group(c, "inform_40", inform.as_bytes());
 
     // The server's Inform path: read the Inform, answer with an InformResponse.

@@ -207,7 +207,8 @@ impl El<'_> {
     fn xsi_type(&self) -> Option<XsdType> {
         for attr in self.start.attributes().with_checks(false) {
             let Ok(attr) = attr else { break };
-            if attr.key.local_name().as_ref() == b"type" && attr.key.as_namespace_binding().is_none()
+            if attr.key.local_name().as_ref() == b"type"
+                && attr.key.as_namespace_binding().is_none()
             {
                 return Some(XsdType::from_xsi_type(&unescape_lossy(&attr.value)));
             }
@@ -316,7 +317,10 @@ impl<'a> Cursor<'a> {
             match self.reader.read_event() {
                 Ok(XmlEvent::Start(start)) => {
                     self.enter()?;
-                    return Ok(El { start, empty: false });
+                    return Ok(El {
+                        start,
+                        empty: false,
+                    });
                 }
                 Ok(XmlEvent::Empty(start)) => return Ok(El { start, empty: true }),
                 Ok(XmlEvent::Text(text)) if !text.iter().all(u8::is_ascii_whitespace) => {
@@ -342,7 +346,10 @@ impl<'a> Cursor<'a> {
             match self.event()? {
                 XmlEvent::Start(start) => {
                     self.enter()?;
-                    return Ok(Some(El { start, empty: false }));
+                    return Ok(Some(El {
+                        start,
+                        empty: false,
+                    }));
                 }
                 XmlEvent::Empty(start) => return Ok(Some(El { start, empty: true })),
                 XmlEvent::End(_) => {
@@ -526,7 +533,6 @@ fn canonical<'n>(local: &'n [u8], names: &[&'static [u8]]) -> &'n [u8] {
         .find(|name| name.eq_ignore_ascii_case(local))
         .unwrap_or(local)
 }
-
 
 // ---------------------------------------------------------------------------------------------
 // SOAP structure

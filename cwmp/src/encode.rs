@@ -94,9 +94,7 @@ pub fn method_name(body: &Body) -> &'static str {
         Body::DUStateChangeComplete(_) => "DUStateChangeComplete",
         Body::DUStateChangeCompleteResponse => "DUStateChangeCompleteResponse",
         Body::AutonomousDUStateChangeComplete(_) => "AutonomousDUStateChangeComplete",
-        Body::AutonomousDUStateChangeCompleteResponse => {
-            "AutonomousDUStateChangeCompleteResponse"
-        }
+        Body::AutonomousDUStateChangeCompleteResponse => "AutonomousDUStateChangeCompleteResponse",
         Body::RequestDownload { .. } => "RequestDownload",
         Body::RequestDownloadResponse => "RequestDownloadResponse",
         Body::Kicked { .. } => "Kicked",
@@ -280,7 +278,12 @@ fn bit(value: bool) -> &'static str {
 }
 
 /// `<cwmp:name soap-env:mustUnderstand="1|0">value</cwmp:name>`
-fn header_field(w: &mut Writer, name: &str, must_understand: bool, value: impl FnOnce(&mut Writer)) {
+fn header_field(
+    w: &mut Writer,
+    name: &str,
+    must_understand: bool,
+    value: impl FnOnce(&mut Writer),
+) {
     w.raw("<cwmp:");
     w.raw(name);
     w.raw(if must_understand {
@@ -365,8 +368,9 @@ fn arguments(w: &mut Writer, body: &Body) {
             parameter_values(w, parameters);
             w.text("ParameterKey", parameter_key);
         }
-        Body::SetParameterValuesResponse { status }
-        | Body::DeleteObjectResponse { status } => w.uint("Status", *status),
+        Body::SetParameterValuesResponse { status } | Body::DeleteObjectResponse { status } => {
+            w.uint("Status", *status)
+        }
         Body::GetParameterValues { names } | Body::GetParameterAttributes { names } => {
             w.strings("ParameterNames", names)
         }
@@ -494,7 +498,12 @@ fn arguments(w: &mut Writer, body: &Body) {
             file_type_args,
         } => {
             w.text("FileType", file_type);
-            w.array("FileTypeArg", "cwmp:ArgStruct", file_type_args, file_type_arg);
+            w.array(
+                "FileTypeArg",
+                "cwmp:ArgStruct",
+                file_type_args,
+                file_type_arg,
+            );
         }
         Body::Kicked {
             command,

@@ -62,9 +62,18 @@ const TABLE: &[(EventCode, &str)] = &[
     (EventCode::TransferComplete, "7 TRANSFER COMPLETE"),
     (EventCode::DiagnosticsComplete, "8 DIAGNOSTICS COMPLETE"),
     (EventCode::RequestDownload, "9 REQUEST DOWNLOAD"),
-    (EventCode::AutonomousTransferComplete, "10 AUTONOMOUS TRANSFER COMPLETE"),
-    (EventCode::DuStateChangeComplete, "11 DU STATE CHANGE COMPLETE"),
-    (EventCode::AutonomousDuStateChangeComplete, "12 AUTONOMOUS DU STATE CHANGE COMPLETE"),
+    (
+        EventCode::AutonomousTransferComplete,
+        "10 AUTONOMOUS TRANSFER COMPLETE",
+    ),
+    (
+        EventCode::DuStateChangeComplete,
+        "11 DU STATE CHANGE COMPLETE",
+    ),
+    (
+        EventCode::AutonomousDuStateChangeComplete,
+        "12 AUTONOMOUS DU STATE CHANGE COMPLETE",
+    ),
     (EventCode::Wakeup, "13 WAKEUP"),
     (EventCode::Heartbeat, "14 HEARTBEAT"),
     (EventCode::MReboot, "M Reboot"),
@@ -113,7 +122,10 @@ mod tests {
     fn every_code_round_trips_and_tolerates_case() {
         for (code, name) in TABLE {
             assert_eq!(EventCode::parse(name), *code);
-            assert_eq!(EventCode::parse(&format!("  {}\n", name.to_lowercase())), *code);
+            assert_eq!(
+                EventCode::parse(&format!("  {}\n", name.to_lowercase())),
+                *code
+            );
             assert_eq!(code.as_str(), *name);
         }
         assert_eq!(

@@ -93,14 +93,26 @@ pub const FAULT_CODES: &[(u32, &str)] = &[
     (9011, "Upload failure"),
     (9012, "File transfer server authentication failure"),
     (9013, "Unsupported protocol for file transfer"),
-    (9014, "File transfer failure: unable to join multicast group"),
+    (
+        9014,
+        "File transfer failure: unable to join multicast group",
+    ),
     (9015, "File transfer failure: unable to contact file server"),
     (9016, "File transfer failure: unable to access file"),
     (9017, "File transfer failure: unable to complete download"),
-    (9018, "File transfer failure: file corrupted or otherwise unusable"),
+    (
+        9018,
+        "File transfer failure: file corrupted or otherwise unusable",
+    ),
     (9019, "File transfer failure: file authentication failure"),
-    (9020, "File transfer failure: unable to complete download within specified time windows"),
-    (9021, "Cancelation of file transfer not permitted in current transfer state"),
+    (
+        9020,
+        "File transfer failure: unable to complete download within specified time windows",
+    ),
+    (
+        9021,
+        "Cancelation of file transfer not permitted in current transfer state",
+    ),
     (9022, "Invalid UUID format"),
     (9023, "Unknown execution environment"),
     (9024, "Disabled execution environment"),
@@ -109,9 +121,18 @@ pub const FAULT_CODES: &[(u32, &str)] = &[
     (9027, "System resources exceeded"),
     (9028, "Unknown deployment unit"),
     (9029, "Invalid deployment unit state"),
-    (9030, "Invalid deployment unit update: downgrade not permitted"),
-    (9031, "Invalid deployment unit update: version not specified"),
-    (9032, "Invalid deployment unit update: version already exists"),
+    (
+        9030,
+        "Invalid deployment unit update: downgrade not permitted",
+    ),
+    (
+        9031,
+        "Invalid deployment unit update: version not specified",
+    ),
+    (
+        9032,
+        "Invalid deployment unit update: version already exists",
+    ),
 ];
 
 /// The standard meaning of a fault code; vendor codes (8800-8899, 9800-9899) have none.

@@ -91,7 +91,10 @@ impl XsdType {
         if local.is_empty() {
             return XsdType::String;
         }
-        if let Some((t, _)) = XSD_TYPES.iter().find(|(_, n)| n.eq_ignore_ascii_case(local)) {
+        if let Some((t, _)) = XSD_TYPES
+            .iter()
+            .find(|(_, n)| n.eq_ignore_ascii_case(local))
+        {
             return t.clone();
         }
         if local.eq_ignore_ascii_case("base64") {
@@ -114,6 +117,20 @@ impl XsdType {
             XsdType::HexBinary => "hexBinary",
             XsdType::Other(name) => name,
         }
+    }
+}
+
+impl serde::Serialize for CwmpVersion {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(self.as_str())
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for CwmpVersion {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let text = String::deserialize(deserializer)?;
+        CwmpVersion::parse(&text)
+            .ok_or_else(|| serde::de::Error::custom(format!("unknown CWMP version {text:?}")))
     }
 }
 
@@ -143,20 +160,9 @@ mod tests {
             assert_eq!(CwmpVersion::from_namespace(v.namespace()), Some(v));
             assert_eq!(CwmpVersion::parse(v.as_str()), Some(v));
         }
-        assert_eq!(CwmpVersion::highest_supported("1.0,1.1, 1.2"), Some(CwmpVersion::V1_2));
-    }
-}
-
-impl serde::Serialize for CwmpVersion {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        serializer.serialize_str(self.as_str())
-    }
-}
-
-impl<'de> serde::Deserialize<'de> for CwmpVersion {
-    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        let text = String::deserialize(deserializer)?;
-        CwmpVersion::parse(&text)
-            .ok_or_else(|| serde::de::Error::custom(format!("unknown CWMP version {text:?}")))
+        assert_eq!(
+            CwmpVersion::highest_supported("1.0,1.1, 1.2"),
+            Some(CwmpVersion::V1_2)
+        );
     }
 }

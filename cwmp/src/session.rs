@@ -22,6 +22,7 @@ pub const ACS_MAX_VERSION: CwmpVersion = CwmpVersion::V1_4;
 
 /// What the CPE posted in one HTTP request.
 #[derive(Debug, Clone, PartialEq)]
+#[allow(clippy::large_enum_variant)] // moved once per HTTP exchange; boxing would only add an allocation
 pub enum Received {
     /// A decoded SOAP envelope.
     Envelope(Envelope),
@@ -88,6 +89,7 @@ pub enum ProtocolError {
 
 /// What to send back to the CPE.
 #[derive(Debug, Clone, PartialEq)]
+#[allow(clippy::large_enum_variant)] // moved once per HTTP exchange; boxing would only add an allocation
 pub enum Reply {
     /// An envelope (a response to the CPE's request, or the ACS's next request).
     Envelope(Envelope),
@@ -116,10 +118,14 @@ struct Outstanding {
 
 /// What the CPE sent last that still needs an answer.
 #[derive(Debug, Clone, PartialEq)]
+#[allow(clippy::large_enum_variant)] // moved once per HTTP exchange; boxing would only add an allocation
 enum Pending {
     Nothing,
     /// The CPE's request with its `cwmp:ID`, answered by [`Session::reply`].
-    CpeRequest { id: Option<String>, body: Body },
+    CpeRequest {
+        id: Option<String>,
+        body: Body,
+    },
 }
 
 /// One CWMP session with one CPE.
@@ -198,7 +204,9 @@ impl Session {
 
     fn receive_inform(&mut self, envelope: Envelope) -> Result<Incoming, ProtocolError> {
         let Body::Inform(inform) = envelope.body else {
-            return Err(ProtocolError::ExpectedInform(method_name(&envelope.body).into()));
+            return Err(ProtocolError::ExpectedInform(
+                method_name(&envelope.body).into(),
+            ));
         };
         self.version = envelope.version;
         self.use_version = envelope
@@ -279,7 +287,8 @@ impl Session {
     /// The message to send back after [`Session::receive`]: the answer to the CPE's request,
     /// else the next queued ACS request, else the end of the session.
     pub fn reply(&mut self) -> Reply {
-        if let Pending::CpeRequest { id, body } = std::mem::replace(&mut self.pending, Pending::Nothing)
+        if let Pending::CpeRequest { id, body } =
+            std::mem::replace(&mut self.pending, Pending::Nothing)
         {
             let mut header = Header {
                 id,
@@ -378,9 +387,9 @@ fn cpe_request_answer(body: &Body) -> Option<Body> {
         Body::Kicked { next, .. } => Body::KickedResponse {
             next_url: next.clone(),
         },
-        Body::GetRPCMethods => Body::GetRPCMethodsResponse(
-            ACS_METHODS.iter().map(|m| m.to_string()).collect(),
-        ),
+        Body::GetRPCMethods => {
+            Body::GetRPCMethodsResponse(ACS_METHODS.iter().map(|m| m.to_string()).collect())
+        }
         _ => return None,
     })
 }
@@ -457,9 +466,7 @@ pub fn method_name(body: &Body) -> &'static str {
         Body::DUStateChangeComplete(_) => "DUStateChangeComplete",
         Body::DUStateChangeCompleteResponse => "DUStateChangeCompleteResponse",
         Body::AutonomousDUStateChangeComplete(_) => "AutonomousDUStateChangeComplete",
-        Body::AutonomousDUStateChangeCompleteResponse => {
-            "AutonomousDUStateChangeCompleteResponse"
-        }
+        Body::AutonomousDUStateChangeCompleteResponse => "AutonomousDUStateChangeCompleteResponse",
         Body::RequestDownload { .. } => "RequestDownload",
         Body::RequestDownloadResponse => "RequestDownloadResponse",
         Body::Kicked { .. } => "Kicked",
@@ -527,7 +534,11 @@ mod tests {
             .unwrap();
         assert!(matches!(incoming, Incoming::Inform { .. }));
         let response = expect_envelope(session.reply());
-        assert_eq!(response.version, CwmpVersion::V1_0, "answers in the CPE's version");
+        assert_eq!(
+            response.version,
+            CwmpVersion::V1_0,
+            "answers in the CPE's version"
+        );
         assert_eq!(response.header.id.as_deref(), Some("42"));
         assert_eq!(response.body, Body::InformResponse { max_envelopes: 1 });
         assert_eq!(session.receive(Received::Empty).unwrap(), Incoming::CpeDone);
@@ -550,7 +561,12 @@ mod tests {
                 names: vec!["Device.DeviceInfo.".into()],
             },
         );
-        session.enqueue(8, Body::Reboot { command_key: "r".into() });
+        session.enqueue(
+            8,
+            Body::Reboot {
+                command_key: "r".into(),
+            },
+        );
         let first = expect_envelope(session.reply());
         assert!(matches!(first.body, Body::GetParameterValues { .. }));
         let id = first.header.id.clone().unwrap();
@@ -562,7 +578,10 @@ mod tests {
             xsd_type: crate::XsdType::UnsignedInt,
         }];
         let got = session
-            .receive(envelope(Body::GetParameterValuesResponse(values.clone()), Some(&id)))
+            .receive(envelope(
+                Body::GetParameterValuesResponse(values.clone()),
+                Some(&id),
+            ))
             .unwrap();
         assert_eq!(
             got,
@@ -572,7 +591,12 @@ mod tests {
             }
         );
         let second = expect_envelope(session.reply());
-        assert_eq!(second.body, Body::Reboot { command_key: "r".into() });
+        assert_eq!(
+            second.body,
+            Body::Reboot {
+                command_key: "r".into()
+            }
+        );
         assert_ne!(second.header.id.as_deref(), Some(id.as_str()));
 
         let fault = CwmpFault::new(9001);
@@ -605,7 +629,9 @@ mod tests {
             start_time: String::new(),
             complete_time: String::new(),
         });
-        let got = session.receive(envelope(transfer.clone(), Some("9"))).unwrap();
+        let got = session
+            .receive(envelope(transfer.clone(), Some("9")))
+            .unwrap();
         assert_eq!(got, Incoming::CpeRequest(transfer));
         let answer = expect_envelope(session.reply());
         assert_eq!(answer.body, Body::TransferCompleteResponse);
@@ -647,7 +673,12 @@ mod tests {
             Err(ProtocolError::RepeatedInform)
         );
         session.receive(Received::Empty).unwrap();
-        session.enqueue(3, Body::Reboot { command_key: String::new() });
+        session.enqueue(
+            3,
+            Body::Reboot {
+                command_key: String::new(),
+            },
+        );
         session.reply();
         assert!(matches!(
             session.receive(envelope(Body::FactoryResetResponse, None)),
@@ -680,6 +711,9 @@ mod tests {
     fn response_names_match_exactly() {
         assert!(response_matches("Reboot", &Body::RebootResponse));
         assert!(!response_matches("Reboot", &Body::FactoryResetResponse));
-        assert!(!response_matches("GetParameterValues", &Body::GetParameterNamesResponse(vec![])));
+        assert!(!response_matches(
+            "GetParameterValues",
+            &Body::GetParameterNamesResponse(vec![])
+        ));
     }
 }

@@ -75,7 +75,11 @@ fn envelopes(file: &str) -> Vec<(bool, Envelope, Vec<u8>)> {
         .filter(|m| !m.body.is_empty())
         .map(|m| {
             let env = decode(&m.body).unwrap_or_else(|e| {
-                panic!("{file}: {}: {e}\n{}", m.start_line, String::from_utf8_lossy(&m.body))
+                panic!(
+                    "{file}: {}: {e}\n{}",
+                    m.start_line,
+                    String::from_utf8_lossy(&m.body)
+                )
             });
             let again = decode(&encode(&env)).expect("re-decode");
             assert_eq!(again, env, "{file}: round trip of {}", m.start_line);
@@ -100,7 +104,10 @@ fn every_envelope_in_every_recording_decodes() {
     for file in FILES {
         for (cpe, env, _) in envelopes(file) {
             assert_eq!(env.version, CwmpVersion::V1_2, "{file}");
-            assert!(env.header.id.is_some(), "{file}: every envelope has a cwmp:ID");
+            assert!(
+                env.header.id.is_some(),
+                "{file}: every envelope has a cwmp:ID"
+            );
             if cpe {
                 from_cpe += 1;
             } else {
@@ -192,14 +199,20 @@ fn bootstrap_session_rpcs() {
     assert_eq!(infos.len(), 10);
     assert_eq!(infos[0].name, "Device.ManagementServer.URL");
     assert!(infos[0].writable);
-    assert_eq!(infos[6].name, "Device.ManagementServer.ConnectionRequestURL");
+    assert_eq!(
+        infos[6].name,
+        "Device.ManagementServer.ConnectionRequestURL"
+    );
     assert!(!infos[6].writable);
 
     let Body::GetParameterValues { names } = bodies[6] else {
         panic!("{:?}", bodies[6])
     };
     assert_eq!(names.len(), 5);
-    assert_eq!(names[0], "Device.ManagementServer.ConnectionRequestUsername");
+    assert_eq!(
+        names[0],
+        "Device.ManagementServer.ConnectionRequestUsername"
+    );
 
     let Body::GetParameterValuesResponse(values) = bodies[7] else {
         panic!("{:?}", bodies[7])

@@ -32,9 +32,7 @@ fn gpv_value(value_element: &str) -> (String, String, XsdType) {
 
 /// A minimal Inform envelope with the given pieces.
 fn inform_with(envelope_open: &str, prefix: &str, header: &str, body_inner: &str) -> String {
-    format!(
-        "{envelope_open}{header}<{prefix}Body>{body_inner}</{prefix}Body></{prefix}Envelope>"
-    )
+    format!("{envelope_open}{header}<{prefix}Body>{body_inner}</{prefix}Body></{prefix}Envelope>")
 }
 
 const INFORM_ARGS: &str = "<DeviceId><Manufacturer>ACME</Manufacturer><OUI>00D09E</OUI>\
@@ -153,8 +151,14 @@ fn prefixed_and_case_shifted_child_elements() {
         panic!("{:?}", env.body)
     };
     assert_eq!(infos.len(), 2);
-    assert_eq!((infos[0].name.as_str(), infos[0].writable), ("Device.", false));
-    assert_eq!((infos[1].name.as_str(), infos[1].writable), ("Device.X", true));
+    assert_eq!(
+        (infos[0].name.as_str(), infos[0].writable),
+        ("Device.", false)
+    );
+    assert_eq!(
+        (infos[1].name.as_str(), infos[1].writable),
+        ("Device.X", true)
+    );
 }
 
 #[test]
@@ -185,13 +189,25 @@ fn xsi_type_variants() {
         (r#"<Value xsi:type="xsd:string">v</Value>"#, XsdType::String),
         (r#"<Value xsi:type="xs:string">v</Value>"#, XsdType::String),
         (r#"<Value xsi:type="string">v</Value>"#, XsdType::String),
-        (r#"<Value xsi:type="XSD:UNSIGNEDINT">v</Value>"#, XsdType::UnsignedInt),
+        (
+            r#"<Value xsi:type="XSD:UNSIGNEDINT">v</Value>"#,
+            XsdType::UnsignedInt,
+        ),
         (r#"<Value i:type="xsd:boolean">v</Value>"#, XsdType::Boolean),
-        (r#"<Value xsi:type="xsd:dateTime">v</Value>"#, XsdType::DateTime),
+        (
+            r#"<Value xsi:type="xsd:dateTime">v</Value>"#,
+            XsdType::DateTime,
+        ),
         (r#"<Value xsi:type="xsd:base64">v</Value>"#, XsdType::Base64),
-        (r#"<Value xsi:type="xsd:hexBinary">v</Value>"#, XsdType::HexBinary),
+        (
+            r#"<Value xsi:type="xsd:hexBinary">v</Value>"#,
+            XsdType::HexBinary,
+        ),
         (r#"<Value xsi:type="xsd:long">v</Value>"#, XsdType::Long),
-        (r#"<Value xsi:type="xsd:unsignedLong">v</Value>"#, XsdType::UnsignedLong),
+        (
+            r#"<Value xsi:type="xsd:unsignedLong">v</Value>"#,
+            XsdType::UnsignedLong,
+        ),
         (r#"<Value xsi:type="xsd:int">v</Value>"#, XsdType::Int),
         (
             r#"<Value xsi:type="cwmp:IPAddress">v</Value>"#,
@@ -222,7 +238,10 @@ fn values_are_kept_exactly() {
         "a & b <c> \"d\" 'e' AB"
     );
     assert_eq!(gpv_value("<Value>x<![CDATA[y]]>z</Value>").1, "xyz");
-    assert_eq!(gpv_value("<Value>h\u{e9}llo \u{4e2d}</Value>").1, "h\u{e9}llo \u{4e2d}");
+    assert_eq!(
+        gpv_value("<Value>h\u{e9}llo \u{4e2d}</Value>").1,
+        "h\u{e9}llo \u{4e2d}"
+    );
     // An unknown entity is kept as sent rather than failing the envelope.
     assert_eq!(gpv_value("<Value>&nbsp;</Value>").1, "&nbsp;");
 }
@@ -248,7 +267,10 @@ fn booleans() {
     }
     match next_level("yes") {
         Err(DecodeError::InvalidArguments {
-            method, id, version, ..
+            method,
+            id,
+            version,
+            ..
         }) => {
             assert_eq!(method, "GetParameterNames");
             assert_eq!(id.as_deref(), Some("5"));
@@ -404,7 +426,9 @@ fn header_fields_from_old_and_new_cpes() {
         body: Body::InformResponse { max_envelopes: 1 },
     };
     let text = String::from_utf8(encode(&answer)).unwrap();
-    assert!(text.contains(r#"<cwmp:HoldRequests soap-env:mustUnderstand="1">1</cwmp:HoldRequests>"#));
+    assert!(
+        text.contains(r#"<cwmp:HoldRequests soap-env:mustUnderstand="1">1</cwmp:HoldRequests>"#)
+    );
     assert_eq!(decode(text.as_bytes()).unwrap(), answer);
 }
 
@@ -417,7 +441,9 @@ fn header_is_omitted_when_empty() {
     };
     let text = String::from_utf8(encode(&env)).unwrap();
     assert!(!text.contains("Header"), "{text}");
-    assert!(text.contains("<soap-env:Body><cwmp:GetRPCMethods></cwmp:GetRPCMethods></soap-env:Body>"));
+    assert!(
+        text.contains("<soap-env:Body><cwmp:GetRPCMethods></cwmp:GetRPCMethods></soap-env:Body>")
+    );
 }
 
 #[test]
@@ -478,7 +504,11 @@ fn fault_code_prefixes_are_dropped() {
             r#"<s:Envelope xmlns:s="http://schemas.xmlsoap.org/soap/envelope/"><s:Body><s:Fault><faultcode>{code}</faultcode><faultstring>CWMP fault</faultstring><detail><cwmp:Fault xmlns:cwmp="urn:dslforum-org:cwmp-1-3"><FaultCode>9002</FaultCode><FaultString>Internal error</FaultString></cwmp:Fault></detail></s:Fault></s:Body></s:Envelope>"#
         );
         let env = decode(xml.as_bytes()).unwrap();
-        assert_eq!(env.version, CwmpVersion::V1_3, "namespace found in the detail");
+        assert_eq!(
+            env.version,
+            CwmpVersion::V1_3,
+            "namespace found in the detail"
+        );
         let Body::Fault(fault) = env.body else {
             panic!()
         };

@@ -9,11 +9,11 @@ use proptest::test_runner::TestRunner;
 use cwmp::encode::{encode, method_name};
 use cwmp::{
     decode, AllQueuedTransfer, AutonomousDuOpResult, AutonomousDuStateChangeComplete,
-    AutonomousTransferComplete, Body, CwmpFault, CwmpVersion, DeviceIdStruct, Download,
-    DuOpResult, DuOperation, DuStateChangeComplete, Envelope, Event, EventCode, FaultStruct,
-    FileTypeArg, Header, Inform, OptionInfo, ParameterAttribute, ParameterInfo, ParameterValue,
-    QueuedTransfer, ScheduleDownload, SetParameterAttribute, SetParameterValuesFault, SoapFault,
-    TimeWindow, TransferComplete, Upload, XsdType,
+    AutonomousTransferComplete, Body, CwmpFault, CwmpVersion, DeviceIdStruct, Download, DuOpResult,
+    DuOperation, DuStateChangeComplete, Envelope, Event, EventCode, FaultStruct, FileTypeArg,
+    Header, Inform, OptionInfo, ParameterAttribute, ParameterInfo, ParameterValue, QueuedTransfer,
+    ScheduleDownload, SetParameterAttribute, SetParameterValuesFault, SoapFault, TimeWindow,
+    TransferComplete, Upload, XsdType,
 };
 
 // ---------------------------------------------------------------------------------------------
@@ -412,7 +412,11 @@ fn samples() -> Vec<Body> {
 fn one_sample_of_every_variant_round_trips_in_every_version() {
     let samples = samples();
     let covered: BTreeSet<usize> = samples.iter().map(variant_index).collect();
-    assert_eq!(covered, (0..VARIANT_COUNT).collect(), "a variant has no sample");
+    assert_eq!(
+        covered,
+        (0..VARIANT_COUNT).collect(),
+        "a variant has no sample"
+    );
     assert_eq!(samples.len(), VARIANT_COUNT);
     for body in samples {
         for version in CwmpVersion::ALL {
@@ -704,10 +708,9 @@ fn schedule_download() -> impl Strategy<Value = ScheduleDownload> {
         )
 }
 
-fn transfer_response(
-    make: fn(u8, String, String) -> Body,
-) -> impl Strategy<Value = Body> {
-    (any::<u8>(), text(), text()).prop_map(move |(status, start, complete)| make(status, start, complete))
+fn transfer_response(make: fn(u8, String, String) -> Body) -> impl Strategy<Value = Body> {
+    (any::<u8>(), text(), text())
+        .prop_map(move |(status, start, complete)| make(status, start, complete))
 }
 
 fn soap_fault() -> impl Strategy<Value = SoapFault> {
@@ -725,8 +728,8 @@ fn soap_fault() -> impl Strategy<Value = SoapFault> {
         text(),
         list(spv_fault),
     )
-        .prop_map(|(faultcode, faultstring, code, string, set_parameter_values_faults)| {
-            SoapFault {
+        .prop_map(
+            |(faultcode, faultstring, code, string, set_parameter_values_faults)| SoapFault {
                 faultcode,
                 faultstring,
                 detail: CwmpFault {
@@ -734,8 +737,8 @@ fn soap_fault() -> impl Strategy<Value = SoapFault> {
                     string,
                     set_parameter_values_faults,
                 },
-            }
-        })
+            },
+        )
 }
 
 /// Any body, every variant reachable.
@@ -757,28 +760,37 @@ fn body() -> impl Strategy<Value = Body> {
         list((name(), any::<bool>()).prop_map(|(name, writable)| ParameterInfo { name, writable }))
             .prop_map(Body::GetParameterNamesResponse),
         list(
-            (name(), any::<bool>(), any::<u8>(), any::<bool>(), list(name())).prop_map(
-                |(name, notification_change, notification, access_list_change, access_list)| {
-                    SetParameterAttribute {
-                        name,
-                        notification_change,
-                        notification,
-                        access_list_change,
-                        access_list,
-                    }
-                }
+            (
+                name(),
+                any::<bool>(),
+                any::<u8>(),
+                any::<bool>(),
+                list(name())
             )
+                .prop_map(
+                    |(name, notification_change, notification, access_list_change, access_list)| {
+                        SetParameterAttribute {
+                            name,
+                            notification_change,
+                            notification,
+                            access_list_change,
+                            access_list,
+                        }
+                    }
+                )
         )
         .prop_map(Body::SetParameterAttributes),
         Just(Body::SetParameterAttributesResponse),
         list(name()).prop_map(|names| Body::GetParameterAttributes { names }),
-        list((name(), any::<u8>(), list(name())).prop_map(
-            |(name, notification, access_list)| ParameterAttribute {
-                name,
-                notification,
-                access_list,
-            }
-        ))
+        list(
+            (name(), any::<u8>(), list(name())).prop_map(|(name, notification, access_list)| {
+                ParameterAttribute {
+                    name,
+                    notification,
+                    access_list,
+                }
+            })
+        )
         .prop_map(Body::GetParameterAttributesResponse),
         (name(), text()).prop_map(|(object_name, parameter_key)| Body::AddObject {
             object_name,
@@ -812,23 +824,33 @@ fn body() -> impl Strategy<Value = Body> {
         Just(Body::FactoryReset),
         Just(Body::FactoryResetResponse),
         Just(Body::GetQueuedTransfers),
-        list((text(), any::<u8>())
-            .prop_map(|(command_key, state)| QueuedTransfer { command_key, state }))
+        list(
+            (text(), any::<u8>())
+                .prop_map(|(command_key, state)| QueuedTransfer { command_key, state })
+        )
         .prop_map(Body::GetQueuedTransfersResponse),
         Just(Body::GetAllQueuedTransfers),
         list(
-            (text(), any::<u8>(), any::<bool>(), text(), any::<u64>(), text()).prop_map(
-                |(command_key, state, is_download, file_type, file_size, target_file_name)| {
-                    AllQueuedTransfer {
-                        command_key,
-                        state,
-                        is_download,
-                        file_type,
-                        file_size,
-                        target_file_name,
-                    }
-                }
+            (
+                text(),
+                any::<u8>(),
+                any::<bool>(),
+                text(),
+                any::<u64>(),
+                text()
             )
+                .prop_map(
+                    |(command_key, state, is_download, file_type, file_size, target_file_name)| {
+                        AllQueuedTransfer {
+                            command_key,
+                            state,
+                            is_download,
+                            file_type,
+                            file_size,
+                            target_file_name,
+                        }
+                    }
+                )
         )
         .prop_map(Body::GetAllQueuedTransfersResponse),
         (any::<u32>(), text()).prop_map(|(delay_seconds, command_key)| {
@@ -842,7 +864,15 @@ fn body() -> impl Strategy<Value = Body> {
         Just(Body::SetVouchersResponse),
         name().prop_map(|option_name| Body::GetOptions { option_name }),
         list(
-            (name(), any::<u32>(), any::<u32>(), any::<u8>(), text(), text(), any::<bool>())
+            (
+                name(),
+                any::<u32>(),
+                any::<u32>(),
+                any::<u8>(),
+                text(),
+                text(),
+                any::<bool>()
+            )
                 .prop_map(
                     |(
                         option_name,
@@ -918,12 +948,14 @@ fn body() -> impl Strategy<Value = Body> {
             })
         }),
         Just(Body::DUStateChangeCompleteResponse),
-        list((du_op_result(), text()).prop_map(|(result, operation_performed)| {
-            AutonomousDuOpResult {
-                result,
-                operation_performed,
-            }
-        }))
+        list(
+            (du_op_result(), text()).prop_map(|(result, operation_performed)| {
+                AutonomousDuOpResult {
+                    result,
+                    operation_performed,
+                }
+            })
+        )
         .prop_map(|results| {
             Body::AutonomousDUStateChangeComplete(AutonomousDuStateChangeComplete { results })
         }),

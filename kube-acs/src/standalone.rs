@@ -53,7 +53,12 @@ pub struct StandaloneArgs {
     #[arg(long, env = "KUBE_ACS_CR_USERNAME", default_value = "")]
     pub connection_request_username: String,
     /// Default connection-request password.
-    #[arg(long, env = "KUBE_ACS_CR_PASSWORD", default_value = "", hide_env_values = true)]
+    #[arg(
+        long,
+        env = "KUBE_ACS_CR_PASSWORD",
+        default_value = "",
+        hide_env_values = true
+    )]
     pub connection_request_password: String,
     /// Seconds a CWMP session may stay idle.
     #[arg(long, env = "KUBE_ACS_SESSION_TIMEOUT", default_value_t = 30)]
@@ -76,7 +81,9 @@ pub struct StandaloneArgs {
 pub fn init_logging(format: &str) {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
-    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
     if format.eq_ignore_ascii_case("json") {
         builder.json().init();
     } else {
@@ -105,12 +112,20 @@ fn edge_config(args: &StandaloneArgs) -> EdgeConfig {
 
 /// Runs the standalone ACS until SIGINT or SIGTERM.
 pub async fn run(args: StandaloneArgs) -> anyhow::Result<()> {
-    if args.cpe_auth != CpeAuthMode::None && (args.cpe_username.is_none() || args.cpe_password.is_none()) {
-        anyhow::bail!("--cpe-auth {:?} needs --cpe-username and --cpe-password", args.cpe_auth);
+    if args.cpe_auth != CpeAuthMode::None
+        && (args.cpe_username.is_none() || args.cpe_password.is_none())
+    {
+        anyhow::bail!(
+            "--cpe-auth {:?} needs --cpe-username and --cpe-password",
+            args.cpe_auth
+        );
     }
     std::fs::create_dir_all(&args.data_dir)
         .with_context(|| format!("creating data directory {}", args.data_dir.display()))?;
-    let files_dir = args.files_dir.clone().unwrap_or_else(|| args.data_dir.join("files"));
+    let files_dir = args
+        .files_dir
+        .clone()
+        .unwrap_or_else(|| args.data_dir.join("files"));
     std::fs::create_dir_all(&files_dir)
         .with_context(|| format!("creating files directory {}", files_dir.display()))?;
     let store = EmbeddedStore::open(&args.data_dir)
@@ -136,7 +151,12 @@ pub async fn run(args: StandaloneArgs) -> anyhow::Result<()> {
     );
 
     let shutdown = CancellationToken::new();
-    let cwmp = tokio::spawn(cwmp_edge::cwmp_server::serve(edge.clone(), cwmp_listener, tls, shutdown.clone()));
+    let cwmp = tokio::spawn(cwmp_edge::cwmp_server::serve(
+        edge.clone(),
+        cwmp_listener,
+        tls,
+        shutdown.clone(),
+    ));
     let api = {
         let shutdown = shutdown.clone();
         let router = cwmp_edge::nbi::router(edge.clone());
@@ -148,7 +168,8 @@ pub async fn run(args: StandaloneArgs) -> anyhow::Result<()> {
     };
     let files = {
         let shutdown = shutdown.clone();
-        let router = axum::Router::new().fallback_service(tower_http::services::ServeDir::new(files_dir));
+        let router =
+            axum::Router::new().fallback_service(tower_http::services::ServeDir::new(files_dir));
         tokio::spawn(async move {
             axum::serve(files_listener, router)
                 .with_graceful_shutdown(shutdown.cancelled_owned())
@@ -183,13 +204,14 @@ async fn wait_for_signal() {
     let interrupt = tokio::signal::ctrl_c();
     #[cfg(unix)]
     {
-        let mut terminate = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(signal) => signal,
-            Err(_) => {
-                let _ = interrupt.await;
-                return;
-            }
-        };
+        let mut terminate =
+            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+                Ok(signal) => signal,
+                Err(_) => {
+                    let _ = interrupt.await;
+                    return;
+                }
+            };
         tokio::select! {
             _ = interrupt => {}
             _ = terminate.recv() => {}

@@ -21,11 +21,24 @@ fn param<'a>(device: &'a Value, name: &str) -> &'a Value {
 
 /// Queues a task with a connection request, lets the CPE run the session the connection
 /// request asks for, and returns the API's answer.
-async fn run_task(acs: &Acs, cpe: &mut Cpe, cr: &mut ConnectionRequestListener, task: Value) -> (u16, Value) {
-    let path = format!("/api/v1/devices/{}/tasks?connectionRequest=true&timeout=10", cpe.device_id());
+async fn run_task(
+    acs: &Acs,
+    cpe: &mut Cpe,
+    cr: &mut ConnectionRequestListener,
+    task: Value,
+) -> (u16, Value) {
+    let path = format!(
+        "/api/v1/devices/{}/tasks?connectionRequest=true&timeout=10",
+        cpe.device_id()
+    );
     let api = acs.api.clone();
     let call = tokio::spawn(async move {
-        let response = reqwest::Client::new().post(format!("{api}{path}")).json(&task).send().await.unwrap();
+        let response = reqwest::Client::new()
+            .post(format!("{api}{path}"))
+            .json(&task)
+            .send()
+            .await
+            .unwrap();
         let status = response.status().as_u16();
         (status, response.json::<Value>().await.unwrap())
     });
@@ -41,9 +54,14 @@ async fn run_task(acs: &Acs, cpe: &mut Cpe, cr: &mut ConnectionRequestListener, 
 async fn bootstrap_then_periodic_inform_stores_the_device() {
     let (_dir, acs) = start().await;
     let mut cpe = Cpe::new(&acs.cwmp, "BOOT0001", "http://127.0.0.1:9/");
-    assert!(cpe.session().await.is_empty(), "nothing queued for a new device");
+    assert!(
+        cpe.session().await.is_empty(),
+        "nothing queued for a new device"
+    );
 
-    let (status, device) = acs.get(&format!("/api/v1/devices/{}", cpe.device_id())).await;
+    let (status, device) = acs
+        .get(&format!("/api/v1/devices/{}", cpe.device_id()))
+        .await;
     assert_eq!(status, 200);
     assert_eq!(device["identity"]["serialNumber"], "BOOT0001");
     assert_eq!(param(&device, "Device.DeviceInfo.SoftwareVersion"), "1.0.0");
@@ -52,9 +70,14 @@ async fn bootstrap_then_periodic_inform_stores_the_device() {
 
     tokio::time::sleep(Duration::from_millis(5)).await;
     cpe.pending_events = vec![(EventCode::Periodic, String::new())];
-    cpe.parameters.get_mut("Device.DeviceInfo.SoftwareVersion").unwrap().value = "1.0.1".into();
+    cpe.parameters
+        .get_mut("Device.DeviceInfo.SoftwareVersion")
+        .unwrap()
+        .value = "1.0.1".into();
     cpe.session().await;
-    let (_, device) = acs.get(&format!("/api/v1/devices/{}", cpe.device_id())).await;
+    let (_, device) = acs
+        .get(&format!("/api/v1/devices/{}", cpe.device_id()))
+        .await;
     assert_eq!(device["lastEvents"], json!(["2 PERIODIC"]));
     assert!(device["lastInform"].as_u64().unwrap() > first_inform);
     assert_eq!(param(&device, "Device.DeviceInfo.SoftwareVersion"), "1.0.1");
@@ -65,7 +88,11 @@ async fn bootstrap_then_periodic_inform_stores_the_device() {
     let (_, found) = acs
         .get("/api/v1/devices?parameter=Device.DeviceInfo.SerialNumber&value=BOOT0001")
         .await;
-    assert_eq!(found.as_array().map(Vec::len), Some(0), "SerialNumber not reported in the Inform yet");
+    assert_eq!(
+        found.as_array().map(Vec::len),
+        Some(0),
+        "SerialNumber not reported in the Inform yet"
+    );
 }
 
 #[tokio::test]
@@ -84,9 +111,19 @@ async fn get_set_refresh_and_objects_through_the_api() {
     .await;
     assert_eq!(status, 200, "{task}");
     assert_eq!(task["status"], "done");
-    let (_, device) = acs.get(&format!("/api/v1/devices/{}?parameters=Device.WiFi.", cpe.device_id())).await;
+    let (_, device) = acs
+        .get(&format!(
+            "/api/v1/devices/{}?parameters=Device.WiFi.",
+            cpe.device_id()
+        ))
+        .await;
     assert_eq!(param(&device, "Device.WiFi.SSID.1.SSID"), "home");
-    assert!(device["parameters"].get("Device.DeviceInfo.SoftwareVersion").is_none(), "filtered by prefix");
+    assert!(
+        device["parameters"]
+            .get("Device.DeviceInfo.SoftwareVersion")
+            .is_none(),
+        "filtered by prefix"
+    );
 
     let (status, task) = run_task(
         &acs,
@@ -97,11 +134,20 @@ async fn get_set_refresh_and_objects_through_the_api() {
             {"name": "Device.WiFi.SSID.1.Enable", "value": "false", "type": "xsd:boolean"}]}),
     )
     .await;
-    assert_eq!((status, task["status"].as_str()), (200, Some("done")), "{task}");
+    assert_eq!(
+        (status, task["status"].as_str()),
+        (200, Some("done")),
+        "{task}"
+    );
     assert_eq!(cpe.parameters["Device.WiFi.SSID.1.SSID"].value, "kube-acs");
-    let (_, device) = acs.get(&format!("/api/v1/devices/{}", cpe.device_id())).await;
+    let (_, device) = acs
+        .get(&format!("/api/v1/devices/{}", cpe.device_id()))
+        .await;
     assert_eq!(param(&device, "Device.WiFi.SSID.1.SSID"), "kube-acs");
-    assert_eq!(device["parameters"]["Device.WiFi.SSID.1.Enable"]["value"][1], "xsd:boolean");
+    assert_eq!(
+        device["parameters"]["Device.WiFi.SSID.1.Enable"]["value"][1],
+        "xsd:boolean"
+    );
 
     // Refresh the whole tree: names (with writability) then values.
     let (status, task) = run_task(
@@ -111,11 +157,26 @@ async fn get_set_refresh_and_objects_through_the_api() {
         json!({"name": "getParameterNames", "parameterPath": "Device."}),
     )
     .await;
-    assert_eq!((status, task["status"].as_str()), (200, Some("done")), "{task}");
-    let (_, device) = acs.get(&format!("/api/v1/devices/{}", cpe.device_id())).await;
-    assert_eq!(device["parameters"]["Device.DeviceInfo.UpTime"]["writable"], false);
-    assert_eq!(device["parameters"]["Device.WiFi.SSID.1.SSID"]["writable"], true);
-    assert_eq!(device["parameters"]["Device.IP.Interface.1."]["object"], true);
+    assert_eq!(
+        (status, task["status"].as_str()),
+        (200, Some("done")),
+        "{task}"
+    );
+    let (_, device) = acs
+        .get(&format!("/api/v1/devices/{}", cpe.device_id()))
+        .await;
+    assert_eq!(
+        device["parameters"]["Device.DeviceInfo.UpTime"]["writable"],
+        false
+    );
+    assert_eq!(
+        device["parameters"]["Device.WiFi.SSID.1.SSID"]["writable"],
+        true
+    );
+    assert_eq!(
+        device["parameters"]["Device.IP.Interface.1."]["object"],
+        true
+    );
     assert_eq!(param(&device, "Device.DeviceInfo.UpTime"), "42");
 
     // AddObject with values, then DeleteObject.
@@ -127,10 +188,16 @@ async fn get_set_refresh_and_objects_through_the_api() {
                "parameterValues": [{"name": "Alias", "value": "iptv"}]}),
     )
     .await;
-    assert_eq!((status, task["status"].as_str()), (200, Some("done")), "{task}");
+    assert_eq!(
+        (status, task["status"].as_str()),
+        (200, Some("done")),
+        "{task}"
+    );
     assert_eq!(task["result"]["instanceNumber"], 2);
     assert_eq!(cpe.parameters["Device.IP.Interface.2.Alias"].value, "iptv");
-    let (_, device) = acs.get(&format!("/api/v1/devices/{}", cpe.device_id())).await;
+    let (_, device) = acs
+        .get(&format!("/api/v1/devices/{}", cpe.device_id()))
+        .await;
     assert_eq!(param(&device, "Device.IP.Interface.2.Alias"), "iptv");
 
     let (status, task) = run_task(
@@ -140,11 +207,21 @@ async fn get_set_refresh_and_objects_through_the_api() {
         json!({"name": "deleteObject", "objectName": "Device.IP.Interface.2."}),
     )
     .await;
-    assert_eq!((status, task["status"].as_str()), (200, Some("done")), "{task}");
+    assert_eq!(
+        (status, task["status"].as_str()),
+        (200, Some("done")),
+        "{task}"
+    );
     assert!(!cpe.parameters.contains_key("Device.IP.Interface.2.Alias"));
-    let (_, device) = acs.get(&format!("/api/v1/devices/{}", cpe.device_id())).await;
-    assert!(device["parameters"].get("Device.IP.Interface.2.Alias").is_none());
-    assert!(device["parameters"].get("Device.IP.Interface.1.Alias").is_some());
+    let (_, device) = acs
+        .get(&format!("/api/v1/devices/{}", cpe.device_id()))
+        .await;
+    assert!(device["parameters"]
+        .get("Device.IP.Interface.2.Alias")
+        .is_none());
+    assert!(device["parameters"]
+        .get("Device.IP.Interface.1.Alias")
+        .is_some());
 }
 
 #[tokio::test]
@@ -154,10 +231,15 @@ async fn reboot_completes_when_the_device_comes_back() {
     let mut cpe = Cpe::new(&acs.cwmp, "REBOOT01", &cr.url);
     cpe.session().await;
     let (status, task) = run_task(&acs, &mut cpe, &mut cr, json!({"name": "reboot"})).await;
-    assert_eq!(status, 202, "a reboot waits for the device to come back: {task}");
+    assert_eq!(
+        status, 202,
+        "a reboot waits for the device to come back: {task}"
+    );
     assert_eq!(task["status"], "awaitingCompletion");
     let id = task["id"].as_str().unwrap().to_string();
-    assert!(matches!(cpe.received.last(), Some(Body::Reboot { command_key }) if *command_key == id));
+    assert!(
+        matches!(cpe.received.last(), Some(Body::Reboot { command_key }) if *command_key == id)
+    );
 
     // The device reboots and informs with M Reboot and its command key.
     assert_eq!(cpe.pending_events[0], (EventCode::MReboot, id.clone()));
@@ -184,7 +266,9 @@ async fn download_finishes_at_transfer_complete_and_failures_are_retried() {
     cpe.session().await;
     let (_, task) = acs.get(&format!("/api/v1/tasks/{id}")).await;
     assert_eq!(task["status"], "done", "{task}");
-    let (_, device) = acs.get(&format!("/api/v1/devices/{}", cpe.device_id())).await;
+    let (_, device) = acs
+        .get(&format!("/api/v1/devices/{}", cpe.device_id()))
+        .await;
     assert_eq!(param(&device, "Device.DeviceInfo.SoftwareVersion"), "2.0.0");
 
     // A corrupted image: TransferComplete with 9018 faults the task, which is retried.
@@ -196,7 +280,9 @@ async fn download_finishes_at_transfer_complete_and_failures_are_retried() {
     assert_eq!(task["status"], "pending", "{task}");
     assert_eq!(task["attempts"], 1);
     assert_eq!(task["fault"]["code"], 9018);
-    let (_, faults) = acs.get(&format!("/api/v1/devices/{}/faults", cpe.device_id())).await;
+    let (_, faults) = acs
+        .get(&format!("/api/v1/devices/{}/faults", cpe.device_id()))
+        .await;
     assert_eq!(faults[0]["fault"]["code"], 9018);
     assert_eq!(faults[0]["taskId"], id.as_str());
 }
@@ -204,7 +290,11 @@ async fn download_finishes_at_transfer_complete_and_failures_are_retried() {
 #[tokio::test]
 async fn a_cpe_fault_fails_the_task_and_is_retried_up_to_the_limit() {
     let dir = tempfile::tempdir().unwrap();
-    let acs = Acs::start(dir.path(), &["--task-retry-delay", "0", "--task-max-attempts", "2"]).await;
+    let acs = Acs::start(
+        dir.path(),
+        &["--task-retry-delay", "0", "--task-max-attempts", "2"],
+    )
+    .await;
     let mut cr = ConnectionRequestListener::start().await;
     let mut cpe = Cpe::new(&acs.cwmp, "FAULT001", &cr.url);
     cpe.session().await;
@@ -230,15 +320,24 @@ async fn a_cpe_fault_fails_the_task_and_is_retried_up_to_the_limit() {
     assert_eq!(task["status"], "failed");
     assert_eq!(task["attempts"], 2);
     cpe.pending_events = vec![(EventCode::Periodic, String::new())];
-    assert!(cpe.session().await.is_empty(), "a failed task is not sent again");
+    assert!(
+        cpe.session().await.is_empty(),
+        "a failed task is not sent again"
+    );
 
-    let (_, faults) = acs.get(&format!("/api/v1/devices/{}/faults", cpe.device_id())).await;
+    let (_, faults) = acs
+        .get(&format!("/api/v1/devices/{}/faults", cpe.device_id()))
+        .await;
     assert_eq!(faults.as_array().unwrap().len(), 2);
 
     // Retry through the API makes it pending again; delete removes it.
-    let (status, task) = acs.post(&format!("/api/v1/tasks/{id}/retry"), &json!({})).await;
+    let (status, task) = acs
+        .post(&format!("/api/v1/tasks/{id}/retry"), &json!({}))
+        .await;
     assert_eq!((status, task["status"].as_str()), (200, Some("pending")));
-    let (status, _) = acs.send(reqwest::Method::DELETE, &format!("/api/v1/tasks/{id}")).await;
+    let (status, _) = acs
+        .send(reqwest::Method::DELETE, &format!("/api/v1/tasks/{id}"))
+        .await;
     assert_eq!(status, 204);
     let (status, _) = acs.get(&format!("/api/v1/tasks/{id}")).await;
     assert_eq!(status, 404);
@@ -247,20 +346,36 @@ async fn a_cpe_fault_fails_the_task_and_is_retried_up_to_the_limit() {
 #[tokio::test]
 async fn unreachable_devices_get_a_clear_task_state() {
     let (_dir, acs) = start().await;
-    let mut cpe = Cpe::new(&acs.cwmp, "NOCR0001", &format!("http://127.0.0.1:{}/", common::free_port()));
+    let mut cpe = Cpe::new(
+        &acs.cwmp,
+        "NOCR0001",
+        &format!("http://127.0.0.1:{}/", common::free_port()),
+    );
     cpe.session().await;
     let (status, task) = acs
         .post(
-            &format!("/api/v1/devices/{}/tasks?connectionRequest=true", cpe.device_id()),
+            &format!(
+                "/api/v1/devices/{}/tasks?connectionRequest=true",
+                cpe.device_id()
+            ),
             &json!({"name": "reboot"}),
         )
         .await;
     assert_eq!(status, 202);
     assert_eq!(task["connectionRequest"]["state"], "unreachable");
-    assert!(task["connectionRequest"]["error"].as_str().unwrap().contains("unreachable"), "{task}");
+    assert!(
+        task["connectionRequest"]["error"]
+            .as_str()
+            .unwrap()
+            .contains("unreachable"),
+        "{task}"
+    );
     // The task still runs at the device's next inform.
     cpe.pending_events = vec![(EventCode::Periodic, String::new())];
-    assert!(matches!(cpe.session().await.as_slice(), [Body::Reboot { .. }]));
+    assert!(matches!(
+        cpe.session().await.as_slice(),
+        [Body::Reboot { .. }]
+    ));
 }
 
 #[tokio::test]
@@ -273,8 +388,14 @@ async fn api_rejects_bad_input_with_json_errors() {
     for (body, expected) in [
         ("{not json", 400),
         (r#"{"name": "noSuchTask"}"#, 400),
-        (r#"{"name": "setParameterValues", "parameterValues": []}"#, 400),
-        (r#"{"name": "addObject", "objectName": "Device.IP.Interface"}"#, 400),
+        (
+            r#"{"name": "setParameterValues", "parameterValues": []}"#,
+            400,
+        ),
+        (
+            r#"{"name": "addObject", "objectName": "Device.IP.Interface"}"#,
+            400,
+        ),
     ] {
         let response = client
             .post(&tasks)
@@ -285,14 +406,21 @@ async fn api_rejects_bad_input_with_json_errors() {
             .unwrap();
         assert_eq!(response.status().as_u16(), expected, "{body}");
         let error: Value = response.json().await.unwrap();
-        assert!(error["error"].as_str().is_some_and(|e| !e.is_empty()), "{body}: {error}");
+        assert!(
+            error["error"].as_str().is_some_and(|e| !e.is_empty()),
+            "{body}: {error}"
+        );
     }
-    let (status, error) = acs.post("/api/v1/devices/nope/tasks", &json!({"name": "reboot"})).await;
+    let (status, error) = acs
+        .post("/api/v1/devices/nope/tasks", &json!({"name": "reboot"}))
+        .await;
     assert_eq!(status, 404);
     assert!(error["error"].as_str().unwrap().contains("nope"));
     let (status, _) = acs.get("/api/v1/devices?tag=a&parameter=b&value=c").await;
     assert_eq!(status, 400);
-    let (status, _) = acs.get("/api/v1/devices?parameter=Device.Not.Indexed&value=1").await;
+    let (status, _) = acs
+        .get("/api/v1/devices?parameter=Device.Not.Indexed&value=1")
+        .await;
     assert_eq!(status, 400);
     let (status, _) = acs.get("/api/v1/nothing-here").await;
     assert_eq!(status, 404);
@@ -306,7 +434,10 @@ async fn tags_search_and_delete() {
     a.session().await;
     b.session().await;
     let (status, device) = acs
-        .send(reqwest::Method::PUT, &format!("/api/v1/devices/{}/tags/lab", a.device_id()))
+        .send(
+            reqwest::Method::PUT,
+            &format!("/api/v1/devices/{}/tags/lab", a.device_id()),
+        )
         .await;
     assert_eq!(status, 200);
     assert_eq!(device["tags"], json!(["lab"]));
@@ -316,20 +447,36 @@ async fn tags_search_and_delete() {
     let (_, found) = acs
         .get("/api/v1/devices?parameter=Device.DeviceInfo.SoftwareVersion&value=1.0.0")
         .await;
-    assert_eq!(found.as_array().unwrap().len(), 2, "search by an indexed parameter value");
-    acs.send(reqwest::Method::DELETE, &format!("/api/v1/devices/{}/tags/lab", a.device_id()))
-        .await;
+    assert_eq!(
+        found.as_array().unwrap().len(),
+        2,
+        "search by an indexed parameter value"
+    );
+    acs.send(
+        reqwest::Method::DELETE,
+        &format!("/api/v1/devices/{}/tags/lab", a.device_id()),
+    )
+    .await;
     let (_, found) = acs.get("/api/v1/devices?tag=lab").await;
     assert_eq!(found.as_array().unwrap().len(), 0);
 
-    let (status, _) = acs.send(reqwest::Method::DELETE, &format!("/api/v1/devices/{}", b.device_id())).await;
+    let (status, _) = acs
+        .send(
+            reqwest::Method::DELETE,
+            &format!("/api/v1/devices/{}", b.device_id()),
+        )
+        .await;
     assert_eq!(status, 204);
     let (status, _) = acs.get(&format!("/api/v1/devices/{}", b.device_id())).await;
     assert_eq!(status, 404);
     let (_, found) = acs
         .get("/api/v1/devices?parameter=Device.DeviceInfo.SoftwareVersion&value=1.0.0")
         .await;
-    assert_eq!(found.as_array().unwrap().len(), 1, "index entries removed with the device");
+    assert_eq!(
+        found.as_array().unwrap().len(),
+        1,
+        "index entries removed with the device"
+    );
 }
 
 #[tokio::test]
@@ -351,8 +498,16 @@ async fn openapi_document_lists_every_route() {
     ] {
         assert!(paths.contains_key(path), "{path} documented");
     }
-    let metrics = reqwest::get(format!("{}/metrics", acs.api)).await.unwrap().text().await.unwrap();
-    assert!(metrics.contains("kubeacs_cwmp_active_sessions"), "{metrics}");
+    let metrics = reqwest::get(format!("{}/metrics", acs.api))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        metrics.contains("kubeacs_cwmp_active_sessions"),
+        "{metrics}"
+    );
 }
 
 #[tokio::test]
@@ -379,7 +534,11 @@ async fn a_cwmp_1_0_device_is_answered_in_cwmp_1_0_and_may_drop_cookies() {
         json!({"name": "getParameterValues", "parameterNames": ["Device.DeviceInfo.UpTime"]}),
     )
     .await;
-    assert_eq!((status, task["status"].as_str()), (200, Some("done")), "{task}");
+    assert_eq!(
+        (status, task["status"].as_str()),
+        (200, Some("done")),
+        "{task}"
+    );
 }
 
 #[tokio::test]
@@ -391,7 +550,11 @@ async fn malformed_truncated_and_oversized_messages_are_refused_and_others_still
     for (name, body, expected) in [
         ("garbage", b"this is not xml".to_vec(), 400),
         ("truncated", inform[..inform.len() / 2].to_vec(), 400),
-        ("not soap", b"<?xml version=\"1.0\"?><html><body/></html>".to_vec(), 400),
+        (
+            "not soap",
+            b"<?xml version=\"1.0\"?><html><body/></html>".to_vec(),
+            400,
+        ),
         ("oversized", vec![b' '; 70_000], 413),
     ] {
         let (status, _) = cpe.post_raw(body).await;
@@ -406,7 +569,9 @@ async fn malformed_truncated_and_oversized_messages_are_refused_and_others_still
     assert!(matches!(reply.body, Body::Fault(ref f) if f.detail.code == 8000));
     // The server still serves a normal session.
     cpe.session().await;
-    let (status, _) = acs.get(&format!("/api/v1/devices/{}", cpe.device_id())).await;
+    let (status, _) = acs
+        .get(&format!("/api/v1/devices/{}", cpe.device_id()))
+        .await;
     assert_eq!(status, 200);
 }
 
@@ -428,7 +593,11 @@ async fn five_hundred_devices_in_concurrent_sessions() {
     }
     let (_, devices) = acs.get("/api/v1/devices?limit=1000").await;
     assert_eq!(devices.as_array().unwrap().len(), 500);
-    assert!(devices.as_array().unwrap().iter().all(|d| d["lastEvents"] == json!(["2 PERIODIC"])));
+    assert!(devices
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|d| d["lastEvents"] == json!(["2 PERIODIC"])));
 }
 
 #[tokio::test]
@@ -446,14 +615,19 @@ async fn store_survives_a_kill_and_restart() {
     let id = task["id"].as_str().unwrap().to_string();
 
     acs.restart().await; // SIGKILL, then start again on the same data directory.
-    let (status, device) = acs.get(&format!("/api/v1/devices/{}", cpe.device_id())).await;
+    let (status, device) = acs
+        .get(&format!("/api/v1/devices/{}", cpe.device_id()))
+        .await;
     assert_eq!(status, 200);
     assert_eq!(param(&device, "Device.DeviceInfo.SoftwareVersion"), "1.0.0");
     let (_, task) = acs.get(&format!("/api/v1/tasks/{id}")).await;
     assert_eq!(task["status"], "pending");
     // And the queued task runs at the next session.
     cpe.pending_events = vec![(EventCode::Periodic, String::new())];
-    assert!(matches!(cpe.session().await.as_slice(), [Body::GetParameterValues { .. }]));
+    assert!(matches!(
+        cpe.session().await.as_slice(),
+        [Body::GetParameterValues { .. }]
+    ));
     let (_, task) = acs.get(&format!("/api/v1/tasks/{id}")).await;
     assert_eq!(task["status"], "done");
 }

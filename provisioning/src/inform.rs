@@ -35,7 +35,10 @@ pub fn read_inform(inform: &Inform) -> InformFacts {
     }
     let mut connection_request_url = None;
     for parameter in &inform.parameters {
-        if parameter.name.ends_with(".ManagementServer.ConnectionRequestURL") {
+        if parameter
+            .name
+            .ends_with(".ManagementServer.ConnectionRequestURL")
+        {
             connection_request_url = Some(parameter.value.trim().to_string());
         }
         updates.push(TreeUpdate::Value {
@@ -172,7 +175,10 @@ mod tests {
 
     #[test]
     fn bootstrap_resets_then_stores_values() {
-        let facts = read_inform(&inform(&[(EventCode::Bootstrap, ""), (EventCode::Boot, "")]));
+        let facts = read_inform(&inform(&[
+            (EventCode::Bootstrap, ""),
+            (EventCode::Boot, ""),
+        ]));
         assert_eq!(facts.device_id.as_str(), "FFFFFF-easycwmp-SCOUT000001");
         assert!(facts.bootstrap && facts.boot);
         assert_eq!(facts.updates[0], TreeUpdate::Reset);
@@ -186,8 +192,14 @@ mod tests {
     #[test]
     fn reboot_completion_by_command_key_or_boot() {
         let reboot = task(TaskSpec::Reboot, "k1");
-        let matching = read_inform(&inform(&[(EventCode::MReboot, "k1"), (EventCode::Boot, "")]));
-        let other = read_inform(&inform(&[(EventCode::MReboot, "k2"), (EventCode::Boot, "")]));
+        let matching = read_inform(&inform(&[
+            (EventCode::MReboot, "k1"),
+            (EventCode::Boot, ""),
+        ]));
+        let other = read_inform(&inform(&[
+            (EventCode::MReboot, "k2"),
+            (EventCode::Boot, ""),
+        ]));
         let boot_only = read_inform(&inform(&[(EventCode::Boot, "")]));
         let periodic = read_inform(&inform(&[(EventCode::Periodic, "")]));
         assert!(completes(&matching, &reboot));

@@ -116,11 +116,9 @@ pub fn request(task: &TaskRecord, stage: &Stage) -> Body {
             parameters: parameter_values.clone(),
             parameter_key: key,
         },
-        (TaskSpec::GetParameterAttributes { parameter_names }, _) => {
-            Body::GetParameterAttributes {
-                names: parameter_names.clone(),
-            }
-        }
+        (TaskSpec::GetParameterAttributes { parameter_names }, _) => Body::GetParameterAttributes {
+            names: parameter_names.clone(),
+        },
         (
             TaskSpec::SetParameterAttributes {
                 parameter_attributes,
@@ -153,7 +151,11 @@ pub fn request(task: &TaskRecord, stage: &Stage) -> Body {
 }
 
 /// What a successful answer to `task`'s RPC at `stage` changes, and what follows.
-pub fn advance(task: &TaskRecord, stage: &Stage, answer: &Body) -> Result<Advance, UnexpectedAnswer> {
+pub fn advance(
+    task: &TaskRecord,
+    stage: &Stage,
+    answer: &Body,
+) -> Result<Advance, UnexpectedAnswer> {
     let done = |updates: Vec<TreeUpdate>| Advance {
         updates,
         progress: None,
@@ -183,9 +185,11 @@ pub fn advance(task: &TaskRecord, stage: &Stage, answer: &Body) -> Result<Advanc
         }
         (_, Stage::InstanceValues { instance }, Body::SetParameterValuesResponse { .. }) => {
             let mut advance = done(sent_values(task, stage));
-            advance.next = Next::Done(task.result.clone().or_else(|| {
-                Some(json!({ "instance": instance }))
-            }));
+            advance.next = Next::Done(
+                task.result
+                    .clone()
+                    .or_else(|| Some(json!({ "instance": instance }))),
+            );
             advance
         }
         (_, _, Body::SetParameterValuesResponse { status }) => Advance {
@@ -203,18 +207,22 @@ pub fn advance(task: &TaskRecord, stage: &Stage, answer: &Body) -> Result<Advanc
                 })
                 .collect(),
         ),
-        (TaskSpec::SetParameterAttributes { parameter_attributes }, _, Body::SetParameterAttributesResponse) => {
-            done(
-                parameter_attributes
-                    .iter()
-                    .map(|a| TreeUpdate::Attributes {
-                        path: a.name.clone(),
-                        notification: a.notification_change.then_some(a.notification),
-                        access_list: a.access_list_change.then(|| a.access_list.clone()),
-                    })
-                    .collect(),
-            )
-        }
+        (
+            TaskSpec::SetParameterAttributes {
+                parameter_attributes,
+            },
+            _,
+            Body::SetParameterAttributesResponse,
+        ) => done(
+            parameter_attributes
+                .iter()
+                .map(|a| TreeUpdate::Attributes {
+                    path: a.name.clone(),
+                    notification: a.notification_change.then_some(a.notification),
+                    access_list: a.access_list_change.then(|| a.access_list.clone()),
+                })
+                .collect(),
+        ),
         (
             TaskSpec::AddObject {
                 object_name,
@@ -241,13 +249,15 @@ pub fn advance(task: &TaskRecord, stage: &Stage, answer: &Body) -> Result<Advanc
                 },
             }
         }
-        (TaskSpec::DeleteObject { object_name }, _, Body::DeleteObjectResponse { status }) => Advance {
-            updates: vec![TreeUpdate::DeleteSubtree {
-                path: object_name.clone(),
-            }],
-            progress: None,
-            next: Next::Done(Some(json!({ "status": status }))),
-        },
+        (TaskSpec::DeleteObject { object_name }, _, Body::DeleteObjectResponse { status }) => {
+            Advance {
+                updates: vec![TreeUpdate::DeleteSubtree {
+                    path: object_name.clone(),
+                }],
+                progress: None,
+                next: Next::Done(Some(json!({ "status": status }))),
+            }
+        }
         (TaskSpec::Reboot, _, Body::RebootResponse)
         | (TaskSpec::FactoryReset, _, Body::FactoryResetResponse) => Advance {
             updates: vec![],
@@ -344,7 +354,10 @@ mod tests {
         }];
         let step = advance(&t, &Stage::Start, &Body::GetParameterNamesResponse(names)).unwrap();
         assert_eq!(step.next, Next::Continue(Stage::Values));
-        assert!(matches!(step.updates.last(), Some(TreeUpdate::Prune { .. })));
+        assert!(matches!(
+            step.updates.last(),
+            Some(TreeUpdate::Prune { .. })
+        ));
         assert_eq!(
             request(&t, &Stage::Values),
             Body::GetParameterValues {
@@ -354,7 +367,10 @@ mod tests {
         let step = advance(
             &t,
             &Stage::Values,
-            &Body::GetParameterValuesResponse(vec![value("Device.DeviceInfo.SoftwareVersion", "2.0")]),
+            &Body::GetParameterValuesResponse(vec![value(
+                "Device.DeviceInfo.SoftwareVersion",
+                "2.0",
+            )]),
         )
         .unwrap();
         assert_eq!(step.next, Next::Done(None));
@@ -389,7 +405,12 @@ mod tests {
             }
             other => panic!("unexpected {other:?}"),
         }
-        let done = advance(&t, &instance, &Body::SetParameterValuesResponse { status: 0 }).unwrap();
+        let done = advance(
+            &t,
+            &instance,
+            &Body::SetParameterValuesResponse { status: 0 },
+        )
+        .unwrap();
         assert!(matches!(done.next, Next::Done(Some(_))));
         assert_eq!(
             done.updates,
@@ -411,7 +432,9 @@ mod tests {
             }
         );
         assert_eq!(
-            advance(&reboot, &Stage::Start, &Body::RebootResponse).unwrap().next,
+            advance(&reboot, &Stage::Start, &Body::RebootResponse)
+                .unwrap()
+                .next,
             Next::AwaitCompletion
         );
         let download = task(TaskSpec::Download(Download {

@@ -662,3 +662,37 @@ async fn bad_ids_are_refused_and_bad_data_is_reported_corrupt() {
         .expect_err("corrupt record");
     assert!(matches!(err, StoreError::Corrupt(_)), "{err:?}");
 }
+
+#[tokio::test]
+async fn delete_parameter_removes_one_path_and_its_index_entry() {
+    let (_dir, store) = open();
+    let dev = id("dev1");
+    let mut txn = store.begin().await.expect("begin");
+    records::put_parameter(&mut *txn, &dev, SOFTWARE, &value("1.0"))
+        .await
+        .expect("put_parameter");
+    records::put_parameter(&mut *txn, &dev, "Device.X.1", &value("a"))
+        .await
+        .expect("put_parameter");
+    records::put_parameter(&mut *txn, &dev, "Device.X.10", &value("b"))
+        .await
+        .expect("put_parameter");
+    txn.commit().await.expect("commit");
+
+    let mut txn = store.begin().await.expect("begin");
+    assert!(records::delete_parameter(&mut *txn, &dev, SOFTWARE)
+        .await
+        .expect("delete"));
+    assert!(records::delete_parameter(&mut *txn, &dev, "Device.X.1")
+        .await
+        .expect("delete"));
+    assert!(!records::delete_parameter(&mut *txn, &dev, "Device.X.1")
+        .await
+        .expect("delete"));
+    txn.commit().await.expect("commit");
+    assert_eq!(
+        all_keys(&store).await,
+        ["d/dev1/p/Device.X.10"],
+        "not a prefix delete"
+    );
+}

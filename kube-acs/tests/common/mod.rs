@@ -10,14 +10,19 @@ use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
 use cwmp::{
-    Body, CwmpFault, CwmpVersion, DeviceIdStruct, Envelope, Event, EventCode, FaultStruct, Header, Inform,
-    ParameterInfo, ParameterValue, SetParameterValuesFault, SoapFault, TransferComplete, XsdType,
+    Body, CwmpFault, CwmpVersion, DeviceIdStruct, Envelope, Event, EventCode, FaultStruct, Header,
+    Inform, ParameterInfo, ParameterValue, SetParameterValuesFault, SoapFault, TransferComplete,
+    XsdType,
 };
 use serde_json::Value;
 
 /// A free loopback port (bound, then released for the server to take).
 pub fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
 }
 
 /// A running `kube-acs standalone` process.
@@ -61,7 +66,10 @@ impl Acs {
             .args(["--api-listen", &format!("127.0.0.1:{}", self.ports.1)])
             .args(["--files-listen", &format!("127.0.0.1:{}", self.ports.2)])
             .args(&self.args)
-            .env("RUST_LOG", std::env::var("TEST_ACS_LOG").unwrap_or_else(|_| "warn".into()))
+            .env(
+                "RUST_LOG",
+                std::env::var("TEST_ACS_LOG").unwrap_or_else(|_| "warn".into()),
+            )
             .stdout(Stdio::null())
             .spawn()
             .expect("start kube-acs");
@@ -89,7 +97,10 @@ impl Acs {
     /// Stops the process with SIGTERM and waits for it.
     pub fn stop(&mut self) {
         if let Some(mut child) = self.child.take() {
-            let _ = Command::new("kill").arg("-TERM").arg(child.id().to_string()).status();
+            let _ = Command::new("kill")
+                .arg("-TERM")
+                .arg(child.id().to_string())
+                .status();
             let _ = child.wait();
         }
     }
@@ -185,21 +196,76 @@ impl Cpe {
                 },
             );
         };
-        add("Device.DeviceInfo.Manufacturer", "Acme", XsdType::String, false);
-        add("Device.DeviceInfo.ManufacturerOUI", "00D09E", XsdType::String, false);
-        add("Device.DeviceInfo.ProductClass", "HomeGW", XsdType::String, false);
-        add("Device.DeviceInfo.SerialNumber", serial, XsdType::String, false);
-        add("Device.DeviceInfo.SoftwareVersion", "1.0.0", XsdType::String, false);
-        add("Device.DeviceInfo.HardwareVersion", "hw1", XsdType::String, false);
-        add("Device.DeviceInfo.UpTime", "42", XsdType::UnsignedInt, false);
+        add(
+            "Device.DeviceInfo.Manufacturer",
+            "Acme",
+            XsdType::String,
+            false,
+        );
+        add(
+            "Device.DeviceInfo.ManufacturerOUI",
+            "00D09E",
+            XsdType::String,
+            false,
+        );
+        add(
+            "Device.DeviceInfo.ProductClass",
+            "HomeGW",
+            XsdType::String,
+            false,
+        );
+        add(
+            "Device.DeviceInfo.SerialNumber",
+            serial,
+            XsdType::String,
+            false,
+        );
+        add(
+            "Device.DeviceInfo.SoftwareVersion",
+            "1.0.0",
+            XsdType::String,
+            false,
+        );
+        add(
+            "Device.DeviceInfo.HardwareVersion",
+            "hw1",
+            XsdType::String,
+            false,
+        );
+        add(
+            "Device.DeviceInfo.UpTime",
+            "42",
+            XsdType::UnsignedInt,
+            false,
+        );
         add("Device.ManagementServer.URL", acs, XsdType::String, true);
-        add("Device.ManagementServer.PeriodicInformInterval", "300", XsdType::UnsignedInt, true);
-        add("Device.ManagementServer.ConnectionRequestURL", cr_url, XsdType::String, false);
-        add("Device.ManagementServer.ParameterKey", "", XsdType::String, false);
+        add(
+            "Device.ManagementServer.PeriodicInformInterval",
+            "300",
+            XsdType::UnsignedInt,
+            true,
+        );
+        add(
+            "Device.ManagementServer.ConnectionRequestURL",
+            cr_url,
+            XsdType::String,
+            false,
+        );
+        add(
+            "Device.ManagementServer.ParameterKey",
+            "",
+            XsdType::String,
+            false,
+        );
         add("Device.WiFi.SSID.1.SSID", "home", XsdType::String, true);
         add("Device.WiFi.SSID.1.Enable", "true", XsdType::Boolean, true);
         add("Device.IP.Interface.1.Alias", "wan", XsdType::String, true);
-        add("Device.IP.Interface.1.Enable", "true", XsdType::Boolean, true);
+        add(
+            "Device.IP.Interface.1.Enable",
+            "true",
+            XsdType::Boolean,
+            true,
+        );
         Cpe {
             http: reqwest::Client::new(),
             acs: acs.to_string(),
@@ -215,7 +281,10 @@ impl Cpe {
             drop_cookies: false,
             basic_auth: None,
             received: Vec::new(),
-            pending_events: vec![(EventCode::Bootstrap, String::new()), (EventCode::Boot, String::new())],
+            pending_events: vec![
+                (EventCode::Bootstrap, String::new()),
+                (EventCode::Boot, String::new()),
+            ],
             pending_transfer: None,
             download_fault: 0,
             next_id: 1,
@@ -244,7 +313,10 @@ impl Cpe {
 
     /// Posts raw bytes; returns the status and the decoded reply (if any).
     pub async fn post_raw(&mut self, body: Vec<u8>) -> (u16, Option<Envelope>) {
-        let mut request = self.http.post(&self.acs).header("Content-Type", "text/xml; charset=\"utf-8\"");
+        let mut request = self
+            .http
+            .post(&self.acs)
+            .header("Content-Type", "text/xml; charset=\"utf-8\"");
         if !body.is_empty() {
             request = request.header("SOAPAction", "");
         }
@@ -355,7 +427,13 @@ impl Cpe {
     fn matching(&self, path: &str) -> Vec<String> {
         self.parameters
             .keys()
-            .filter(|name| if path.is_empty() || path.ends_with('.') { name.starts_with(path) } else { *name == path })
+            .filter(|name| {
+                if path.is_empty() || path.ends_with('.') {
+                    name.starts_with(path)
+                } else {
+                    *name == path
+                }
+            })
             .cloned()
             .collect()
     }
@@ -410,10 +488,16 @@ impl Cpe {
                     });
                 }
                 Body::GetParameterNamesResponse(
-                    names.into_iter().map(|(name, writable)| ParameterInfo { name, writable }).collect(),
+                    names
+                        .into_iter()
+                        .map(|(name, writable)| ParameterInfo { name, writable })
+                        .collect(),
                 )
             }
-            Body::SetParameterValues { parameters, parameter_key } => {
+            Body::SetParameterValues {
+                parameters,
+                parameter_key,
+            } => {
                 let mut faults = Vec::new();
                 for p in &parameters {
                     match self.parameters.get(&p.name) {
@@ -437,7 +521,10 @@ impl Cpe {
                     let existing = self.parameters.get_mut(&p.name).unwrap();
                     existing.value = p.value;
                 }
-                self.parameters.get_mut("Device.ManagementServer.ParameterKey").unwrap().value = parameter_key;
+                self.parameters
+                    .get_mut("Device.ManagementServer.ParameterKey")
+                    .unwrap()
+                    .value = parameter_key;
                 Body::SetParameterValuesResponse { status: 0 }
             }
             Body::AddObject { object_name, .. } => {
@@ -458,7 +545,13 @@ impl Cpe {
                     .map(|(name, p)| (name[template.len()..].to_string(), p.clone()))
                     .collect();
                 for (child, p) in children {
-                    self.parameters.insert(format!("{object_name}{instance}.{child}"), CpeParameter { value: String::new(), ..p });
+                    self.parameters.insert(
+                        format!("{object_name}{instance}.{child}"),
+                        CpeParameter {
+                            value: String::new(),
+                            ..p
+                        },
+                    );
                 }
                 Body::AddObjectResponse {
                     instance_number: instance,
@@ -476,15 +569,24 @@ impl Cpe {
                 Body::DeleteObjectResponse { status: 0 }
             }
             Body::Reboot { command_key } => {
-                self.pending_events = vec![(EventCode::MReboot, command_key), (EventCode::Boot, String::new())];
+                self.pending_events = vec![
+                    (EventCode::MReboot, command_key),
+                    (EventCode::Boot, String::new()),
+                ];
                 Body::RebootResponse
             }
             Body::FactoryReset => {
-                self.pending_events = vec![(EventCode::Bootstrap, String::new()), (EventCode::Boot, String::new())];
+                self.pending_events = vec![
+                    (EventCode::Bootstrap, String::new()),
+                    (EventCode::Boot, String::new()),
+                ];
                 Body::FactoryResetResponse
             }
             Body::ScheduleInform { command_key, .. } => {
-                self.pending_events = vec![(EventCode::Scheduled, String::new()), (EventCode::MScheduleInform, command_key)];
+                self.pending_events = vec![
+                    (EventCode::Scheduled, String::new()),
+                    (EventCode::MScheduleInform, command_key),
+                ];
                 Body::ScheduleInformResponse
             }
             Body::Download(download) => {
@@ -501,7 +603,10 @@ impl Cpe {
                     _ => 9016,
                 };
                 if code == 0 {
-                    self.parameters.get_mut("Device.DeviceInfo.SoftwareVersion").unwrap().value = download.target_file_name.clone();
+                    self.parameters
+                        .get_mut("Device.DeviceInfo.SoftwareVersion")
+                        .unwrap()
+                        .value = download.target_file_name.clone();
                 }
                 self.pending_events = vec![
                     (EventCode::TransferComplete, String::new()),
