@@ -88,8 +88,9 @@ impl SessionRegistry {
             .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
-    /// Finds the session of a request: by cookie, else by its TCP connection, else by remote
-    /// address when exactly one session comes from it.
+    /// Finds the session of a request: by cookie, else by its TCP connection, else (only for a
+    /// request without any cookie: a CPE that drops cookies and connections) by remote address
+    /// when exactly one session comes from it.
     pub fn find(
         &self,
         cookie: Option<&str>,
@@ -106,6 +107,10 @@ impl SessionRegistry {
             .and_then(|id| registry.by_id.get(id))
         {
             return Some(slot.clone());
+        }
+        if cookie.is_some() {
+            // A cookie we do not know is an ended session, not someone else's.
+            return None;
         }
         let mut from_ip = registry.by_id.values().filter(|slot| slot.ip == ip);
         match (from_ip.next(), from_ip.next()) {

@@ -266,6 +266,24 @@ impl Cpe {
             XsdType::Boolean,
             true,
         );
+        add(
+            "Device.IP.Diagnostics.IPPing.DiagnosticsState",
+            "None",
+            XsdType::String,
+            true,
+        );
+        add(
+            "Device.IP.Diagnostics.IPPing.Host",
+            "",
+            XsdType::String,
+            true,
+        );
+        add(
+            "Device.IP.Diagnostics.IPPing.SuccessCount",
+            "0",
+            XsdType::UnsignedInt,
+            false,
+        );
         Cpe {
             http: reqwest::Client::new(),
             acs: acs.to_string(),
