@@ -68,9 +68,10 @@ impl Acs {
             .args(&self.args)
             .env(
                 "RUST_LOG",
-                std::env::var("TEST_ACS_LOG").unwrap_or_else(|_| "warn".into()),
+                std::env::var("TEST_ACS_LOG").unwrap_or_else(|_| "info".into()),
             )
             .stdout(Stdio::null())
+            .stderr(self.log_file())
             .spawn()
             .expect("start kube-acs");
         self.child = Some(child);
@@ -86,6 +87,24 @@ impl Acs {
         panic!("kube-acs did not start");
     }
 
+    /// The server's log, appended to `acs.log` beside the data directory.
+    fn log_file(&self) -> Stdio {
+        let path = self.data_dir.with_extension("log");
+        match std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(path)
+        {
+            Ok(file) => Stdio::from(file),
+            Err(_) => Stdio::null(),
+        }
+    }
+
+    /// The server's log so far.
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(self.data_dir.with_extension("log")).unwrap_or_default()
+    }
+
     /// Kills the process with SIGKILL (no chance to clean up).
     pub fn kill(&mut self) {
         if let Some(mut child) = self.child.take() {
@@ -94,15 +113,14 @@ impl Acs {
         }
     }
 
-    /// Stops the process with SIGTERM and waits for it.
-    pub fn stop(&mut self) {
-        if let Some(mut child) = self.child.take() {
-            let _ = Command::new("kill")
-                .arg("-TERM")
-                .arg(child.id().to_string())
-                .status();
-            let _ = child.wait();
-        }
+    /// Stops the process with SIGTERM and returns its exit status.
+    pub fn stop(&mut self) -> Option<std::process::ExitStatus> {
+        let mut child = self.child.take()?;
+        let _ = Command::new("kill")
+            .arg("-TERM")
+            .arg(child.id().to_string())
+            .status();
+        child.wait().ok()
     }
 
     /// Starts the process again on the same ports and data directory.
