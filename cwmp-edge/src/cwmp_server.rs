@@ -389,8 +389,18 @@ async fn authenticate(
     device: &acs_model::DeviceId,
 ) -> Option<HttpResponse> {
     let authenticator = edge.authenticator.as_ref()?;
-    let shared = edge.config.cpe_credentials.clone();
-    let lookup = |username: &str| match &shared {
+    let own = match read_cwmp_credentials(edge, device).await {
+        Ok(own) => own,
+        Err(error) => {
+            tracing::error!(%device, %error, "store failed while authenticating");
+            return Some(retry_later("the ACS store is unavailable\n"));
+        }
+    };
+    // The device's own credentials when it has any, else the shared ones.
+    let expected = own
+        .map(|c| (c.username, c.password))
+        .or_else(|| edge.config.cpe_credentials.clone());
+    let lookup = |username: &str| match &expected {
         Some((user, password)) if user == username => Some(password.clone()),
         _ => None,
     };
@@ -402,6 +412,16 @@ async fn authenticate(
             Some(unauthorized(challenge))
         }
     }
+}
+
+async fn read_cwmp_credentials(
+    edge: &Edge,
+    device: &acs_model::DeviceId,
+) -> Result<Option<acs_model::CwmpCredentials>, StoreError> {
+    let mut txn = edge.store.begin().await?;
+    let credentials = acs_store::records::get_cwmp_credentials(txn.as_mut(), device).await;
+    let _ = txn.rollback().await;
+    credentials
 }
 
 /// One exchange within a session: classify, store, commit, reply.
@@ -516,7 +536,11 @@ async fn commit_exchange(
 fn close(edge: &Edge, slot: &SessionSlot, outcome: &'static str) {
     edge.sessions.close(&slot.id);
     Metrics::count(&edge.metrics.sessions, "outcome", outcome);
+    edge.metrics
+        .session_seconds
+        .observe(slot.age().as_secs_f64());
     edge.metrics.active_sessions.set(edge.sessions.len() as i64);
+    tracing::debug!(device = %slot.device, session = %slot.id, outcome, "session ended");
 }
 
 /// The `session` cookie of a request, tolerating `$Version` attributes and odd separators.

@@ -41,6 +41,10 @@ pub fn router(edge: Arc<Edge>) -> Router {
             put(add_tag).delete(remove_tag),
         )
         .route(
+            "/api/v1/devices/{id}/cwmp-credentials",
+            put(set_cwmp_credentials).delete(delete_cwmp_credentials),
+        )
+        .route(
             "/api/v1/devices/{id}/connection-request",
             put(set_connection_request_credentials).post(send_connection_request),
         )
@@ -320,6 +324,47 @@ async fn set_connection_request_credentials(
     } else {
         Err(ApiError::not_found("device", id.as_str()))
     }
+}
+
+async fn set_cwmp_credentials(
+    State(edge): Shared,
+    Path(id): Path<String>,
+    body: Result<Json<Credentials>, JsonRejection>,
+) -> ApiResult<StatusCode> {
+    let Json(credentials) = body?;
+    if credentials.username.is_empty() {
+        return Err(ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "username must not be empty",
+        ));
+    }
+    if id.is_empty() || id.contains('/') {
+        return Err(ApiError::new(StatusCode::BAD_REQUEST, "invalid device id"));
+    }
+    let id = DeviceId(id);
+    let credentials = acs_model::CwmpCredentials {
+        username: credentials.username,
+        password: credentials.password,
+    };
+    transact(edge.store.as_ref(), |txn| {
+        let (id, credentials) = (&id, &credentials);
+        Box::pin(async move { records::put_cwmp_credentials(txn, id, credentials).await })
+    })
+    .await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+async fn delete_cwmp_credentials(
+    State(edge): Shared,
+    Path(id): Path<String>,
+) -> ApiResult<StatusCode> {
+    let id = DeviceId(id);
+    transact(edge.store.as_ref(), |txn| {
+        let id = &id;
+        Box::pin(async move { records::delete_cwmp_credentials(txn, id).await })
+    })
+    .await?;
+    Ok(StatusCode::NO_CONTENT)
 }
 
 async fn send_connection_request(

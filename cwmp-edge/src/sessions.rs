@@ -54,6 +54,11 @@ impl SessionSlot {
         self.last_seen_ms.store(elapsed, Ordering::Relaxed);
     }
 
+    /// How long the session has been open.
+    pub fn age(&self) -> Duration {
+        self.created.elapsed()
+    }
+
     fn idle_for(&self, now: Instant) -> Duration {
         let last = self.created + Duration::from_millis(self.last_seen_ms.load(Ordering::Relaxed));
         now.saturating_duration_since(last)

@@ -376,3 +376,81 @@ async fn basic_authentication_of_cpes() {
         200
     );
 }
+
+#[tokio::test]
+async fn per_device_credentials_take_precedence_over_shared_ones() {
+    let dir = tempfile::tempdir().unwrap();
+    let acs = Acs::start(
+        dir.path(),
+        &[
+            "--cpe-auth",
+            "basic",
+            "--cpe-username",
+            "fleet",
+            "--cpe-password",
+            "shared",
+        ],
+    )
+    .await;
+    // Set before the device ever connected (zero-touch with per-device secrets).
+    let client = reqwest::Client::new();
+    let set = client
+        .put(format!(
+            "{}/api/v1/devices/{DEVICE}/cwmp-credentials",
+            acs.api
+        ))
+        .json(&json!({"username": "SCOUT000001", "password": "own-secret"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(set.status().as_u16(), 204);
+
+    let inform = cpe_bodies(&fixture("session-periodic.txt")).remove(0);
+    let post = |user: &'static str, password: &'static str, body: String| {
+        client
+            .post(&acs.cwmp)
+            .basic_auth(user, Some(password))
+            .body(body)
+            .send()
+    };
+    assert_eq!(
+        post("fleet", "shared", inform.clone())
+            .await
+            .unwrap()
+            .status()
+            .as_u16(),
+        401
+    );
+    assert_eq!(
+        post("SCOUT000001", "own-secret", inform.clone())
+            .await
+            .unwrap()
+            .status()
+            .as_u16(),
+        200
+    );
+
+    // Another device still uses the shared credentials.
+    let mut other = common::Cpe::new(&acs.cwmp, "SHARED01", "http://127.0.0.1:9/");
+    other.basic_auth = Some(("fleet".into(), "shared".into()));
+    other.session().await;
+
+    // Without its own credentials, the device falls back to the shared ones.
+    let removed = client
+        .delete(format!(
+            "{}/api/v1/devices/{DEVICE}/cwmp-credentials",
+            acs.api
+        ))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(removed.status().as_u16(), 204);
+    assert_eq!(
+        post("fleet", "shared", inform)
+            .await
+            .unwrap()
+            .status()
+            .as_u16(),
+        200
+    );
+}

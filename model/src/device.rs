@@ -64,6 +64,15 @@ pub struct ConnectionRequestInfo {
     pub password: String,
 }
 
+/// Credentials one device must present on the CWMP port (instead of the shared ones).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CwmpCredentials {
+    /// The user name the device sends.
+    pub username: String,
+    /// Its password.
+    pub password: String,
+}
+
 /// What the ACS keeps about one device, apart from its parameter tree, tasks and faults.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]

@@ -5,7 +5,7 @@ pub mod device;
 pub mod parameter;
 pub mod task;
 
-pub use device::{ConnectionRequestInfo, DeviceId, DeviceRecord};
+pub use device::{ConnectionRequestInfo, CwmpCredentials, DeviceId, DeviceRecord};
 pub use parameter::ParameterRecord;
 pub use task::{FaultRecord, TaskRecord, TaskSpec, TaskStatus};
 

@@ -8,6 +8,7 @@
 //! | `d/<device>/p/<parameter-path>`      | `ParameterRecord`           |
 //! | `d/<device>/t/<task-id>`             | `TaskRecord`                |
 //! | `d/<device>/f/<fault-id>`            | `FaultRecord`               |
+//! | `d/<device>/cwmp-credentials`        | `CwmpCredentials` (may exist before the device's first contact) |
 //! | `dev/<device>`                       | empty: the device list      |
 //! | `task/<task-id>`                     | device id (plain text)      |
 //! | `fault/<fault-id>`                   | device id (plain text)      |
@@ -78,6 +79,11 @@ pub fn device_prefix(device: &DeviceId) -> Vec<u8> {
 /// `d/<device>/info`: the device record.
 pub fn device_info(device: &DeviceId) -> Vec<u8> {
     format!("{DEVICES}{device}/info").into_bytes()
+}
+
+/// `d/<device>/cwmp-credentials`: the device's own CWMP credentials.
+pub fn cwmp_credentials(device: &DeviceId) -> Vec<u8> {
+    format!("{DEVICES}{device}/cwmp-credentials").into_bytes()
 }
 
 /// `d/<device>/p/<path>`; with a partial path, the prefix of that subtree.

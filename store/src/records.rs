@@ -23,7 +23,9 @@
 //! that guarantee locks the device's info key with [`Transaction::lock`] after checking the
 //! device exists.
 
-use acs_model::{DeviceId, DeviceRecord, FaultRecord, ParameterRecord, TaskRecord};
+use acs_model::{
+    CwmpCredentials, DeviceId, DeviceRecord, FaultRecord, ParameterRecord, TaskRecord,
+};
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 
@@ -130,6 +132,32 @@ pub async fn put_device(txn: &mut dyn Transaction, record: &DeviceRecord) -> Res
         txn.put(ks::device_index(id), Vec::new()).await?;
     }
     txn.put(ks::device_info(id), encode(record)?).await
+}
+
+/// The device's own CWMP credentials, if it has any.
+pub async fn get_cwmp_credentials(
+    txn: &mut dyn Transaction,
+    id: &DeviceId,
+) -> Result<Option<CwmpCredentials>> {
+    check_device(id)?;
+    get_json(txn, &ks::cwmp_credentials(id)).await
+}
+
+/// Sets the device's own CWMP credentials; the device need not have connected yet.
+pub async fn put_cwmp_credentials(
+    txn: &mut dyn Transaction,
+    id: &DeviceId,
+    credentials: &CwmpCredentials,
+) -> Result<()> {
+    check_device(id)?;
+    txn.put(ks::cwmp_credentials(id), encode(credentials)?)
+        .await
+}
+
+/// Removes the device's own CWMP credentials (it falls back to the shared ones).
+pub async fn delete_cwmp_credentials(txn: &mut dyn Transaction, id: &DeviceId) -> Result<()> {
+    check_device(id)?;
+    txn.delete(ks::cwmp_credentials(id)).await
 }
 
 /// Up to `limit` devices in id order, starting after `after`.
