@@ -12,9 +12,11 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post, put};
 use axum::{Json, Router};
 use serde::{Deserialize, Serialize};
-use serde_json::{json, Value};
+use serde_json::json;
 
-use acs_model::{DeviceId, DeviceRecord, ParameterRecord, TaskRecord, TaskSpec, TaskStatus};
+use acs_model::{
+    DeviceId, DeviceRecord, FaultRecord, ParameterRecord, TaskRecord, TaskSpec, TaskStatus,
+};
 use acs_store::{records, transact, StoreError};
 
 use crate::edge::{Edge, QueueError};
@@ -53,8 +55,10 @@ pub fn router(edge: Arc<Edge>) -> Router {
             get(list_device_tasks).post(queue_task),
         )
         .route("/api/v1/devices/{id}/faults", get(list_device_faults))
+        .route("/api/v1/tasks", get(list_tasks))
         .route("/api/v1/tasks/{id}", get(get_task).delete(delete_task))
         .route("/api/v1/tasks/{id}/retry", post(retry_task))
+        .route("/api/v1/faults", get(list_faults))
         .route("/api/v1/faults/{id}", get(get_fault).delete(delete_fault))
         .fallback(|| async { ApiError::new(StatusCode::NOT_FOUND, "no such endpoint") })
         .with_state(edge)
@@ -496,6 +500,41 @@ async fn list_device_tasks(
     Ok(Json(tasks))
 }
 
+#[derive(Deserialize)]
+struct PageQuery {
+    after: Option<String>,
+    limit: Option<usize>,
+}
+
+impl PageQuery {
+    fn limit(&self) -> usize {
+        self.limit.unwrap_or(100).clamp(1, 10_000)
+    }
+}
+
+async fn list_tasks(
+    State(edge): Shared,
+    query: Result<Query<PageQuery>, QueryRejection>,
+) -> ApiResult<Json<Vec<TaskRecord>>> {
+    let Query(page) = query?;
+    let mut txn = edge.store.begin().await?;
+    let tasks = records::list_all_tasks(txn.as_mut(), page.after.as_deref(), page.limit()).await?;
+    txn.rollback().await?;
+    Ok(Json(tasks))
+}
+
+async fn list_faults(
+    State(edge): Shared,
+    query: Result<Query<PageQuery>, QueryRejection>,
+) -> ApiResult<Json<Vec<FaultRecord>>> {
+    let Query(page) = query?;
+    let mut txn = edge.store.begin().await?;
+    let faults =
+        records::list_all_faults(txn.as_mut(), page.after.as_deref(), page.limit()).await?;
+    txn.rollback().await?;
+    Ok(Json(faults))
+}
+
 async fn get_task(State(edge): Shared, Path(id): Path<String>) -> ApiResult<Json<TaskRecord>> {
     edge.read_task(&id)
         .await?
@@ -549,7 +588,7 @@ async fn retry_task(State(edge): Shared, Path(id): Path<String>) -> ApiResult<Js
 async fn list_device_faults(
     State(edge): Shared,
     Path(id): Path<String>,
-) -> ApiResult<Json<Vec<Value>>> {
+) -> ApiResult<Json<Vec<FaultRecord>>> {
     let id = DeviceId(id);
     let mut txn = edge.store.begin().await?;
     if records::get_device(txn.as_mut(), &id).await?.is_none() {
@@ -557,15 +596,15 @@ async fn list_device_faults(
     }
     let faults = records::list_faults(txn.as_mut(), &id).await?;
     txn.rollback().await?;
-    Ok(Json(faults.into_iter().map(|f| json!(f)).collect()))
+    Ok(Json(faults))
 }
 
-async fn get_fault(State(edge): Shared, Path(id): Path<String>) -> ApiResult<Json<Value>> {
+async fn get_fault(State(edge): Shared, Path(id): Path<String>) -> ApiResult<Json<FaultRecord>> {
     let mut txn = edge.store.begin().await?;
     let fault = records::get_fault(txn.as_mut(), &id).await?;
     txn.rollback().await?;
     fault
-        .map(|f| Json(json!(f)))
+        .map(Json)
         .ok_or_else(|| ApiError::not_found("fault", &id))
 }
 

@@ -329,6 +329,23 @@ async fn a_cpe_fault_fails_the_task_and_is_retried_up_to_the_limit() {
         .get(&format!("/api/v1/devices/{}/faults", cpe.device_id()))
         .await;
     assert_eq!(faults.as_array().unwrap().len(), 2);
+    let (_, all_faults) = acs.get("/api/v1/faults?limit=1").await;
+    assert_eq!(all_faults, json!([faults[0]]), "global listing, paged");
+    let first_fault = faults[0]["id"].as_str().unwrap();
+    let (_, rest) = acs
+        .get(&format!("/api/v1/faults?after={first_fault}"))
+        .await;
+    assert_eq!(rest, json!([faults[1]]));
+    let (status, _) = acs
+        .send(
+            reqwest::Method::DELETE,
+            &format!("/api/v1/faults/{first_fault}"),
+        )
+        .await;
+    assert_eq!(status, 204);
+    let (_, all_tasks) = acs.get("/api/v1/tasks").await;
+    assert_eq!(all_tasks.as_array().unwrap().len(), 1);
+    assert_eq!(all_tasks[0]["id"], id.as_str());
 
     // Retry through the API makes it pending again; delete removes it.
     let (status, task) = acs
@@ -495,6 +512,9 @@ async fn openapi_document_lists_every_route() {
         "/api/v1/tasks/{id}",
         "/api/v1/tasks/{id}/retry",
         "/api/v1/faults/{id}",
+        "/api/v1/tasks",
+        "/api/v1/faults",
+        "/api/v1/devices/{id}/cwmp-credentials",
     ] {
         assert!(paths.contains_key(path), "{path} documented");
     }

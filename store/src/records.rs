@@ -435,31 +435,60 @@ pub async fn list_tasks(txn: &mut dyn Transaction, device: &DeviceId) -> Result<
         .collect()
 }
 
-/// Up to `limit` tasks of all devices, oldest first, starting after the task id `after`.
+/// Up to `limit` tasks of all devices in creation order, starting after task id `after`.
 pub async fn list_all_tasks(
     txn: &mut dyn Transaction,
     after: Option<&str>,
     limit: usize,
 ) -> Result<Vec<TaskRecord>> {
-    let prefix = ks::TASK_INDEX.as_bytes();
+    list_all_indexed(txn, ks::TASK_INDEX, ks::task_index, ks::task, after, limit).await
+}
+
+/// Up to `limit` faults of all devices in the order they came, starting after fault id `after`.
+pub async fn list_all_faults(
+    txn: &mut dyn Transaction,
+    after: Option<&str>,
+    limit: usize,
+) -> Result<Vec<FaultRecord>> {
+    list_all_indexed(
+        txn,
+        ks::FAULT_INDEX,
+        ks::fault_index,
+        ks::fault,
+        after,
+        limit,
+    )
+    .await
+}
+
+/// Records found through a global `<index>/<id> -> device` index, in id order.
+async fn list_all_indexed<T: DeserializeOwned>(
+    txn: &mut dyn Transaction,
+    index: &str,
+    index_key: fn(&str) -> Vec<u8>,
+    record_key: fn(&DeviceId, &str) -> Vec<u8>,
+    after: Option<&str>,
+    limit: usize,
+) -> Result<Vec<T>> {
+    let prefix = index.as_bytes();
     let range = match after {
-        Some(after) => KeyRange::prefix_after(prefix, &ks::task_index(after)),
+        Some(after) => KeyRange::prefix_after(prefix, &index_key(after)),
         None => KeyRange::prefix(prefix),
     };
     let mut keys = Vec::new();
     for (key, device) in txn.scan(range, limit).await? {
-        let task_id = ks::tail(&key, prefix)?;
+        let id = ks::tail(&key, prefix)?;
         let device = DeviceId(text(&key, device)?);
-        keys.push(ks::task(&device, task_id));
+        keys.push(record_key(&device, id));
     }
     let values = txn.batch_get(&keys).await?;
-    let mut tasks = Vec::with_capacity(keys.len());
+    let mut records = Vec::with_capacity(keys.len());
     for (key, value) in keys.iter().zip(values) {
         if let Some(bytes) = value {
-            tasks.push(decode(key, &bytes)?);
+            records.push(decode(key, &bytes)?);
         }
     }
-    Ok(tasks)
+    Ok(records)
 }
 
 /// Removes the task and its index entry; returns whether it existed.
