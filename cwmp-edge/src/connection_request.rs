@@ -23,7 +23,7 @@ use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::client::legacy::Client;
 use hyper_util::rt::TokioExecutor;
 
-use crate::http_auth::{authorization_for, new_cnonce, parse_challenges, ClientAuth};
+use http_auth::headers::{authorization_for, new_cnonce, parse_challenges, ClientAuth};
 
 /// Default limit for a whole connection request, retries included.
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(5);

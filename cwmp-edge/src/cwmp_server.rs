@@ -26,10 +26,10 @@ use cwmp::session::{Incoming, Received, Reply};
 use cwmp::{Body, DecodeError};
 
 use crate::device_session::DeviceSession;
-use crate::digest_auth::AuthOutcome;
 use crate::edge::{now_millis, Edge};
 use crate::metrics::Metrics;
 use crate::sessions::{OpenError, SessionSlot};
+use http_auth::server::AuthOutcome;
 
 type HttpResponse = Response<Full<Bytes>>;
 

@@ -12,9 +12,9 @@ use tokio::sync::broadcast;
 use crate::config::CpeAuthMode;
 use crate::config::EdgeConfig;
 use crate::connection_request::{ConnectionRequestConfig, ConnectionRequester};
-use crate::digest_auth::{AcceptedSchemes, HttpAuthenticator};
 use crate::metrics::Metrics;
 use crate::sessions::SessionRegistry;
+use http_auth::server::{AcceptedSchemes, HttpAuthenticator};
 
 /// Milliseconds since the Unix epoch, now.
 pub fn now_millis() -> Millis {

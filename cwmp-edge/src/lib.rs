@@ -1,19 +1,20 @@
 //! cwmp-edge: the HTTP side of the ACS.
 //!
-//! * [`http_auth`] and [`digest_auth`]: HTTP Basic and Digest authentication,
-//!   client and server side.
-//! * [`connection_request`]: the ACS's TR-069 connection-request client.
-//! * [`tls`]: rustls server configuration for the CWMP endpoint.
-
-pub mod connection_request;
-pub mod digest_auth;
-pub mod http_auth;
-pub mod tls;
+//! * [`cwmp_server`]: the CWMP endpoint over hyper (sessions, limits, authentication, TLS).
+//! * [`device_session`]: one device's session joined to the store.
+//! * [`sessions`]: the registry of open sessions.
+//! * [`edge`]: shared state and the operations the CWMP side and the API both use.
+//! * [`nbi`]: the northbound REST API.
+//! * [`connection_request`]: the TR-069 connection-request client.
+//! * [`tls`]: rustls server configuration.
+//! * [`metrics`] and [`config`].
 
 pub mod config;
+pub mod connection_request;
 pub mod cwmp_server;
 pub mod device_session;
 pub mod edge;
 pub mod metrics;
 pub mod nbi;
 pub mod sessions;
+pub mod tls;

@@ -11,7 +11,7 @@ use bytes::Bytes;
 use cwmp_edge::connection_request::{
     ConnectionRequestConfig, ConnectionRequestError, ConnectionRequester,
 };
-use cwmp_edge::digest_auth::{AcceptedSchemes, AuthOutcome, HttpAuthenticator};
+use http_auth::server::{AcceptedSchemes, AuthOutcome, HttpAuthenticator};
 use http_body_util::Full;
 use hyper::body::Incoming;
 use hyper::header::{AUTHORIZATION, CONNECTION, WWW_AUTHENTICATE};

@@ -11,7 +11,7 @@
 //!   `Authorization` header value (Digest preferred over Basic).
 //!
 //! The server side, which issues challenges and checks credentials, lives in
-//! [`crate::digest_auth`].
+//! [`crate::server`].
 
 use base64::engine::general_purpose::{STANDARD, STANDARD_NO_PAD};
 use base64::Engine;

@@ -22,7 +22,7 @@ use hmac::{Hmac, Mac};
 use md5::Md5;
 use rand::RngCore;
 
-use crate::http_auth::{
+use crate::headers::{
     basic_challenge, constant_time_eq, digest_ha1, digest_ha2, digest_response,
     parse_authorization, quote, to_hex, Credentials, DigestCredentials, QopParams,
 };
@@ -462,7 +462,7 @@ fn unix_secs(now: SystemTime) -> u64 {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::http_auth::{
+    use crate::headers::{
         authorization_for, basic_authorization, parse_challenges, AuthScheme, ClientAuth,
     };
 
