@@ -18,6 +18,17 @@ pub enum CpeAuthMode {
     DigestOrBasic,
 }
 
+impl std::fmt::Display for CpeAuthMode {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            CpeAuthMode::None => "none",
+            CpeAuthMode::Basic => "basic",
+            CpeAuthMode::Digest => "digest",
+            CpeAuthMode::DigestOrBasic => "digest-or-basic",
+        })
+    }
+}
+
 impl std::str::FromStr for CpeAuthMode {
     type Err = String;
 
@@ -39,7 +50,8 @@ impl std::str::FromStr for CpeAuthMode {
 pub struct EdgeConfig {
     /// Largest accepted request body.
     pub max_body_bytes: usize,
-    /// Largest accepted request head (request line plus headers).
+    /// Size of the connection's read buffer, which bounds the request head (request line plus
+    /// headers; hyper allows somewhat more than this before answering 431).
     pub max_header_bytes: usize,
     /// Time allowed to receive a request's head.
     pub header_timeout: Duration,

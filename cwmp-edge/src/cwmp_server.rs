@@ -151,6 +151,13 @@ pub async fn handle(
     remote: SocketAddr,
     connection: u64,
 ) -> HttpResponse {
+    if request.method() == Method::GET && request.uri().path() == "/metrics" {
+        // Not counted as a CWMP request.
+        let mut response = text(StatusCode::OK, edge.metrics.render());
+        let content_type = HeaderValue::from_static(crate::metrics::CONTENT_TYPE);
+        response.headers_mut().insert(CONTENT_TYPE, content_type);
+        return response;
+    }
     let response = handle_inner(edge, request, remote, connection).await;
     Metrics::count(
         &edge.metrics.cwmp_requests,
@@ -166,9 +173,6 @@ async fn handle_inner(
     remote: SocketAddr,
     connection: u64,
 ) -> HttpResponse {
-    if request.method() == Method::GET && request.uri().path() == "/metrics" {
-        return text(StatusCode::OK, edge.metrics.render());
-    }
     if request.method() != Method::POST {
         return text(StatusCode::METHOD_NOT_ALLOWED, "CWMP expects POST\n");
     }
@@ -226,8 +230,13 @@ async fn handle_inner(
                 )
             }
         },
-        // A CPE that lost its session: nothing to do, end it.
-        Received::Empty => no_content(),
+        Received::Empty => match (&edge.authenticator, &authorization) {
+            // HTTP clients that negotiate authentication (libcurl's CURLAUTH_ANY, used by
+            // many CPE agents) probe with an empty POST and expect the challenge.
+            (Some(authenticator), None) => unauthorized(authenticator.challenge(SystemTime::now())),
+            // A CPE that lost its session: nothing to do, end it.
+            _ => no_content(),
+        },
     }
 }
 
@@ -501,9 +510,16 @@ async fn exchange(
     }
 }
 
+/// Counts the faults a CPE reports, in answers and in transfer results.
 fn note_answer(edge: &Edge, incoming: &Incoming) {
-    if let Incoming::Fault { fault, .. } = incoming {
-        Metrics::count(&edge.metrics.cpe_faults, "code", fault.code.to_string());
+    let code = match incoming {
+        Incoming::Fault { fault, .. } => fault.code,
+        Incoming::CpeRequest(Body::TransferComplete(complete)) => complete.fault.code,
+        Incoming::CpeRequest(Body::AutonomousTransferComplete(complete)) => complete.fault.code,
+        _ => 0,
+    };
+    if code != 0 {
+        Metrics::count(&edge.metrics.cpe_faults, "code", code.to_string());
     }
 }
 

@@ -22,8 +22,8 @@ pub type IdSource = fn(Millis) -> String;
 /// Why a request was sent within the session.
 #[derive(Debug, Clone, PartialEq)]
 enum Origin {
-    /// A step of a queued task.
-    Task { task_id: String, stage: Stage },
+    /// A step of a queued task (the task as it was when the step was sent).
+    Task { task: Box<TaskRecord>, stage: Stage },
     /// Reading diagnostics results after `8 DIAGNOSTICS COMPLETE`.
     DiagnosticsResults,
 }
@@ -96,8 +96,8 @@ impl DeviceSession {
                 }
             }
             Incoming::Fault { token, fault } => {
-                if let Some(Origin::Task { task_id, .. }) = self.in_flight.remove(token) {
-                    self.fail_task(txn, &task_id, fault.clone(), now, ids, &mut outcome)
+                if let Some(Origin::Task { task, .. }) = self.in_flight.remove(token) {
+                    self.fail_task(txn, &task.id, fault.clone(), now, ids, &mut outcome)
                         .await?;
                 } else {
                     self.record_fault(txn, None, fault.clone(), 0, now, ids)
@@ -107,7 +107,8 @@ impl DeviceSession {
             Incoming::Unanswered { token } => {
                 self.in_flight.remove(token);
             }
-            Incoming::CpeDone => {}
+            // The CPE's turn is over: tasks queued since the Inform are looked for once more.
+            Incoming::CpeDone => self.rechecked = false,
         }
         if !self.session.awaiting_response() && self.session.queued() == 0 {
             self.queue_next_task(txn, now).await?;
@@ -164,6 +165,7 @@ impl DeviceSession {
                 self.waiting_tasks.push_back(task);
             }
         }
+        self.rechecked = true;
         if facts.diagnostics_complete {
             self.queue_diagnostics(txn, &facts).await?;
         }
@@ -259,7 +261,7 @@ impl DeviceSession {
         ids: IdSource,
         outcome: &mut Outcome,
     ) -> Result<(), StoreError> {
-        let (task_id, stage) = match origin {
+        let (sent, stage) = match origin {
             Origin::DiagnosticsResults => {
                 if let Body::GetParameterValuesResponse(values) = body {
                     let updates: Vec<TreeUpdate> = values
@@ -274,12 +276,13 @@ impl DeviceSession {
                 }
                 return Ok(());
             }
-            Origin::Task { task_id, stage } => (task_id, stage),
+            Origin::Task { task, stage } => (task, stage),
         };
-        let Some(mut task) = records::get_task(txn, &task_id).await? else {
-            // Deleted through the API while in flight: still store what the device said.
-            return Ok(());
-        };
+        let task_id = sent.id.clone();
+        // A task deleted through the API while in flight: still store what the device said.
+        let stored = records::get_task(txn, &task_id).await?;
+        let deleted = stored.is_none();
+        let mut task = stored.unwrap_or(*sent);
         let advance = match task_plan::advance(&task, &stage, body) {
             Ok(advance) => advance,
             Err(unexpected) => {
@@ -290,6 +293,9 @@ impl DeviceSession {
             }
         };
         apply_updates(txn, &self.device, &advance.updates, now).await?;
+        if deleted {
+            return Ok(());
+        }
         if advance.progress.is_some() {
             task.result = advance.progress;
         }
@@ -297,7 +303,7 @@ impl DeviceSession {
             Next::Continue(next) => {
                 let request = task_plan::request(&task, &next);
                 let token = self.token(Origin::Task {
-                    task_id: task.id.clone(),
+                    task: Box::new(task.clone()),
                     stage: next,
                 });
                 self.session.enqueue(token, request);
@@ -328,6 +334,8 @@ impl DeviceSession {
         };
         tracing::warn!(device = %self.device, task = task_id, code = fault.code, fault = %fault.string, "task faulted");
         self.retry.record_fault(&mut task, fault.clone(), now);
+        // Retried in a later session, not this one.
+        self.tried.insert(task.id.clone());
         records::put_task(txn, &task).await?;
         outcome.changed_tasks.push(task.id.clone());
         self.record_fault(txn, Some(task.id.clone()), fault, task.attempts, now, ids)
@@ -379,7 +387,7 @@ impl DeviceSession {
             let stage = task_plan::start_stage(&task);
             let request = task_plan::request(&task, &stage);
             let token = self.token(Origin::Task {
-                task_id: task.id.clone(),
+                task: Box::new(task),
                 stage,
             });
             self.session.enqueue(token, request);
@@ -400,6 +408,8 @@ impl DeviceSession {
 
 fn finish(task: &mut TaskRecord, now: Millis, result: Option<serde_json::Value>) {
     task.status = TaskStatus::Done;
+    // Earlier faults stay in the fault list; the task itself succeeded.
+    task.fault = None;
     task.finished = Some(now);
     if result.is_some() {
         task.result = result;

@@ -134,7 +134,7 @@ impl Edge {
     ) -> Result<ConnectionRequestState, StoreError> {
         let now = now_millis();
         let state = if self.sessions.device_in_session(device) {
-            ConnectionRequestState::Accepted { at: now }
+            ConnectionRequestState::InSession { at: now }
         } else {
             let mut txn = self.store.begin().await?;
             let record = records::get_device(txn.as_mut(), device).await?;

@@ -61,6 +61,12 @@ pub fn router(edge: Arc<Edge>) -> Router {
         .route("/api/v1/faults", get(list_faults))
         .route("/api/v1/faults/{id}", get(get_fault).delete(delete_fault))
         .fallback(|| async { ApiError::new(StatusCode::NOT_FOUND, "no such endpoint") })
+        .method_not_allowed_fallback(|| async {
+            ApiError::new(
+                StatusCode::METHOD_NOT_ALLOWED,
+                "method not allowed on this endpoint",
+            )
+        })
         .with_state(edge)
 }
 
@@ -92,12 +98,14 @@ impl IntoResponse for ApiError {
 
 impl From<StoreError> for ApiError {
     fn from(error: StoreError) -> ApiError {
-        tracing::error!(%error, "store error in the API");
-        let status = if error.is_retryable() || matches!(error, StoreError::Unavailable(_)) {
-            StatusCode::SERVICE_UNAVAILABLE
-        } else {
-            StatusCode::INTERNAL_SERVER_ERROR
+        let status = match error {
+            StoreError::Invalid(_) => {
+                return ApiError::new(StatusCode::BAD_REQUEST, error.to_string())
+            }
+            StoreError::Conflict | StoreError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+            _ => StatusCode::INTERNAL_SERVER_ERROR,
         };
+        tracing::error!(%error, "store error in the API");
         ApiError::new(status, format!("store error: {error}"))
     }
 }
@@ -125,10 +133,21 @@ type Shared = State<Arc<Edge>>;
 
 async fn metrics(State(edge): Shared) -> impl IntoResponse {
     (
-        [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
+        [(header::CONTENT_TYPE, crate::metrics::CONTENT_TYPE)],
         edge.metrics.render(),
     )
 }
+
+/// A device record as the API shows it: the connection-request password is never returned.
+fn redacted(mut device: DeviceRecord) -> DeviceRecord {
+    if !device.connection_request.password.is_empty() {
+        device.connection_request.password = REDACTED.to_string();
+    }
+    device
+}
+
+/// What the API shows instead of a secret.
+const REDACTED: &str = "********";
 
 async fn openapi() -> impl IntoResponse {
     ([(header::CONTENT_TYPE, "application/json")], OPENAPI)
@@ -182,7 +201,7 @@ async fn list_devices(
         (None, None, None) => {
             let devices = records::list_devices(txn.as_mut(), after.as_ref(), limit).await?;
             txn.rollback().await?;
-            return Ok(Json(devices));
+            return Ok(Json(devices.into_iter().map(redacted).collect()));
         }
         _ => {
             return Err(ApiError::new(
@@ -194,7 +213,7 @@ async fn list_devices(
     let mut devices = Vec::new();
     for id in &ids {
         if let Some(device) = records::get_device(txn.as_mut(), id).await? {
-            devices.push(device);
+            devices.push(redacted(device));
         }
     }
     txn.rollback().await?;
@@ -221,7 +240,7 @@ async fn get_device(
     let parameters = records::scan_parameters(txn.as_mut(), &id, &prefix).await?;
     txn.rollback().await?;
     Ok(Json(DeviceView {
-        device,
+        device: redacted(device),
         parameters: Some(parameters.into_iter().collect()),
     }))
 }
@@ -277,7 +296,7 @@ async fn change_tag(
     })
     .await?;
     updated
-        .map(Json)
+        .map(|device| Json(redacted(device)))
         .ok_or_else(|| ApiError::not_found("device", id.as_str()))
 }
 
@@ -378,7 +397,8 @@ async fn send_connection_request(
     let id = DeviceId(id);
     let state = edge.connection_request(&id, None).await?;
     let status = match state {
-        acs_model::task::ConnectionRequestState::Accepted { .. } => StatusCode::OK,
+        acs_model::task::ConnectionRequestState::Accepted { .. }
+        | acs_model::task::ConnectionRequestState::InSession { .. } => StatusCode::OK,
         acs_model::task::ConnectionRequestState::Unreachable { .. } => StatusCode::BAD_GATEWAY,
     };
     Ok((status, Json(state)).into_response())

@@ -29,13 +29,19 @@ use crate::types::{
     XsdType,
 };
 
-/// `match` on an element name with byte-string arms, tolerating ASCII case differences.
+/// `match` on an element name with byte-string arms: exact names first, then ignoring ASCII case.
 macro_rules! match_name {
     ($local:expr, { $($name:literal => $arm:expr,)+ _ => $other:expr $(,)? }) => {{
-        const NAMES: &[&[u8]] = &[$($name),+];
-        match canonical($local, NAMES) {
+        let local: &[u8] = $local;
+        match local {
             $($name => $arm,)+
-            _ => $other,
+            _ => {
+                const NAMES: &[&[u8]] = &[$($name),+];
+                match case_insensitive(local, NAMES) {
+                    $(Some($name) => $arm,)+
+                    _ => $other,
+                }
+            }
         }
     }};
 }
@@ -184,6 +190,23 @@ pub fn decode(xml: &[u8]) -> Result<Envelope, DecodeError> {
 /// Not well-formed XML, or no SOAP envelope: becomes [`DecodeError::Malformed`].
 struct XmlError(String);
 
+impl XmlError {
+    #[cold]
+    fn truncated() -> XmlError {
+        XmlError("unexpected end of document".into())
+    }
+
+    #[cold]
+    fn parse(e: quick_xml::Error, position: u64) -> XmlError {
+        XmlError(format!("{e} at byte {position}"))
+    }
+
+    #[cold]
+    fn too_deep() -> XmlError {
+        XmlError(format!("elements nested deeper than {MAX_DEPTH}"))
+    }
+}
+
 type Res<T> = Result<T, XmlError>;
 
 /// A start tag (`<a>`) or an empty element (`<a/>`) just read.
@@ -203,17 +226,23 @@ impl El<'_> {
         self.start.name().prefix().map_or(&[], |p| p.into_inner())
     }
 
-    /// The `xsi:type` attribute (any prefix), if present.
-    fn xsi_type(&self) -> Option<XsdType> {
-        for attr in self.start.attributes().with_checks(false) {
-            let Ok(attr) = attr else { break };
-            if attr.key.local_name().as_ref() == b"type"
-                && attr.key.as_namespace_binding().is_none()
-            {
-                return Some(XsdType::from_xsi_type(&unescape_lossy(&attr.value)));
-            }
-        }
-        None
+    /// The item count of a `soap-enc:arrayType="type[n]"` attribute, capped: only a capacity hint,
+    /// since CPEs get it wrong.
+    fn array_size_hint(&self) -> usize {
+        const MAX_HINT: usize = 256;
+        let Some(value) = find_attribute(self.start.attributes_raw(), b"arrayType") else {
+            return 0;
+        };
+        let (Some(open), Some(close)) = (
+            value.iter().rposition(|&b| b == b'['),
+            value.iter().rposition(|&b| b == b']'),
+        ) else {
+            return 0;
+        };
+        std::str::from_utf8(value.get(open + 1..close).unwrap_or_default())
+            .ok()
+            .and_then(|n| n.trim().parse::<usize>().ok())
+            .map_or(0, |n| n.min(MAX_HINT))
     }
 }
 
@@ -265,6 +294,11 @@ impl Namespaces {
 /// Pull cursor over the XML events of one envelope, with what was read along the way.
 struct Cursor<'a> {
     reader: Reader<&'a [u8]>,
+    /// The input, and the same as text when it is valid UTF-8.
+    input: &'a [u8],
+    input_text: Option<&'a str>,
+    /// Whether the input has any `&`, so that text can skip looking for references.
+    input_has_refs: bool,
     /// Current element nesting.
     depth: usize,
     /// Reused buffer for numbers and booleans.
@@ -284,6 +318,9 @@ impl<'a> Cursor<'a> {
         config.trim_text(false);
         Cursor {
             reader,
+            input: xml,
+            input_text: std::str::from_utf8(xml).ok(),
+            input_has_refs: xml.contains(&b'&'),
             depth: 0,
             scratch: String::new(),
             invalid: None,
@@ -292,21 +329,69 @@ impl<'a> Cursor<'a> {
         }
     }
 
-    fn event(&mut self) -> Res<XmlEvent<'a>> {
-        match self.reader.read_event() {
-            Ok(XmlEvent::Eof) => Err(XmlError("unexpected end of document".into())),
-            Ok(event) => Ok(event),
-            Err(e) => Err(XmlError(format!(
-                "{e} at byte {}",
-                self.reader.error_position()
-            ))),
+    /// Text of the document (a slice of the input, or of anything else) as UTF-8, invalid
+    /// sequences replaced, entity and character references resolved; text with an unknown or
+    /// broken reference is kept as it is.
+    #[inline]
+    fn decode_text<'b>(&self, raw: &'b [u8]) -> Cow<'b, str>
+    where
+        'a: 'b,
+    {
+        let text = match self.input_slice(raw) {
+            Some(text) => Cow::Borrowed(text),
+            None => match std::str::from_utf8(raw) {
+                Ok(text) => Cow::Borrowed(text),
+                Err(_) => String::from_utf8_lossy(raw),
+            },
+        };
+        if !self.input_has_refs || !raw.contains(&b'&') {
+            return text;
+        }
+        match text {
+            Cow::Borrowed(text) => quick_xml::escape::unescape(text).unwrap_or(Cow::Borrowed(text)),
+            Cow::Owned(text) => match quick_xml::escape::unescape(&text) {
+                Ok(Cow::Owned(unescaped)) => Cow::Owned(unescaped),
+                _ => Cow::Owned(text),
+            },
         }
     }
 
+    /// `raw` as text when it lies within the input and the input is valid UTF-8, without
+    /// validating it again.
+    #[inline]
+    fn input_slice(&self, raw: &[u8]) -> Option<&'a str> {
+        let text = self.input_text?;
+        let start = (raw.as_ptr() as usize).checked_sub(self.input.as_ptr() as usize)?;
+        text.get(start..start.checked_add(raw.len())?)
+    }
+
+    /// The `xsi:type` attribute (any prefix) of an element, if present.
+    fn xsi_type(&self, el: &El) -> Option<XsdType> {
+        let value = find_attribute(el.start.attributes_raw(), b"type")?;
+        let local = match value.iter().rposition(|&b| b == b':') {
+            Some(i) => &value[i + 1..],
+            None => value,
+        };
+        Some(
+            XsdType::from_exact_local_name(local)
+                .unwrap_or_else(|| XsdType::from_name(&self.decode_text(value))),
+        )
+    }
+
+    #[inline(always)]
+    fn event(&mut self) -> Res<XmlEvent<'a>> {
+        match self.reader.read_event() {
+            Ok(XmlEvent::Eof) => Err(XmlError::truncated()),
+            Ok(event) => Ok(event),
+            Err(e) => Err(XmlError::parse(e, self.reader.error_position())),
+        }
+    }
+
+    #[inline(always)]
     fn enter(&mut self) -> Res<()> {
         self.depth += 1;
         if self.depth > MAX_DEPTH {
-            return Err(XmlError(format!("elements nested deeper than {MAX_DEPTH}")));
+            return Err(XmlError::too_deep());
         }
         Ok(())
     }
@@ -328,7 +413,7 @@ impl<'a> Cursor<'a> {
                 }
                 Ok(XmlEvent::Eof) => return Err(XmlError("no SOAP Envelope".into())),
                 Ok(_) => {}
-                Err(e) => return Err(XmlError(format!("{e}"))),
+                Err(e) => return Err(XmlError::parse(e, self.reader.error_position())),
             }
         }
     }
@@ -338,6 +423,7 @@ impl<'a> Cursor<'a> {
     /// Text, comments and processing instructions between children are ignored. A returned child
     /// must be consumed entirely (`skip`, `text`, or its own `next_child` loop) before the next
     /// call.
+    #[inline]
     fn next_child(&mut self, parent: &El<'a>) -> Res<Option<El<'a>>> {
         if parent.empty {
             return Ok(None);
@@ -368,16 +454,26 @@ impl<'a> Cursor<'a> {
 
     /// Consumes an element, appending its text (entities resolved, CDATA verbatim) to `out`.
     /// Text inside nested elements is ignored.
-    fn content(&mut self, el: &El<'a>, mut out: Option<&mut String>) -> Res<()> {
+    fn content(&mut self, el: &El<'a>, out: Option<&mut String>) -> Res<()> {
         if el.empty {
             return Ok(());
         }
+        let first = self.event()?;
+        self.rest_of_content(first, out)
+    }
+
+    /// [`Cursor::content`] from its first event on.
+    fn rest_of_content(
+        &mut self,
+        mut event: XmlEvent<'a>,
+        mut out: Option<&mut String>,
+    ) -> Res<()> {
         let mut nested = 0usize;
         loop {
-            match self.event()? {
+            match event {
                 XmlEvent::Text(text) if nested == 0 => {
                     if let Some(out) = out.as_deref_mut() {
-                        out.push_str(&unescape_lossy(&text));
+                        out.push_str(&self.decode_text(&text));
                     }
                 }
                 XmlEvent::CData(data) if nested == 0 => {
@@ -398,13 +494,32 @@ impl<'a> Cursor<'a> {
                 }
                 _ => {}
             }
+            event = self.event()?;
         }
     }
 
     /// The text of an element, exactly as sent.
     fn text(&mut self, el: &El<'a>) -> Res<String> {
-        let mut out = String::new();
-        self.content(el, Some(&mut out))?;
+        if el.empty {
+            return Ok(String::new());
+        }
+        // Fast path for the usual `<a>text</a>` and `<a></a>`.
+        let mut out = match self.event()? {
+            XmlEvent::End(_) => {
+                self.depth -= 1;
+                return Ok(String::new());
+            }
+            XmlEvent::Text(text) => self.decode_text(&text).into_owned(),
+            other => {
+                let mut out = String::new();
+                self.rest_of_content(other, Some(&mut out))?;
+                return Ok(out);
+            }
+        };
+        match self.event()? {
+            XmlEvent::End(_) => self.depth -= 1,
+            other => self.rest_of_content(other, Some(&mut out))?,
+        }
         Ok(out)
     }
 
@@ -473,7 +588,7 @@ impl<'a> Cursor<'a> {
         el: &El<'a>,
         mut item: impl FnMut(&mut Cursor<'a>, &El<'a>) -> Res<T>,
     ) -> Res<Vec<T>> {
-        let mut items = Vec::new();
+        let mut items = Vec::with_capacity(el.array_size_hint());
         while let Some(child) = self.next_child(el)? {
             items.push(item(self, &child)?);
         }
@@ -491,15 +606,33 @@ fn parse_bool(text: &str) -> Option<bool> {
     }
 }
 
-/// Text as UTF-8 (invalid sequences replaced) with entity and character references resolved;
-/// text with an unknown or broken reference is kept as it is.
-fn unescape_lossy(raw: &[u8]) -> Cow<'_, str> {
-    match String::from_utf8_lossy(raw) {
-        Cow::Borrowed(text) => quick_xml::escape::unescape(text).unwrap_or(Cow::Borrowed(text)),
-        Cow::Owned(text) => match quick_xml::escape::unescape(&text) {
-            Ok(Cow::Owned(unescaped)) => Cow::Owned(unescaped),
-            _ => Cow::Owned(text),
-        },
+/// The raw value of the first attribute named `local` with any prefix (never an `xmlns`
+/// declaration) in the attribute part of a start tag; `None` when absent or when the attributes
+/// are not well-formed `name="value"` pairs.
+fn find_attribute<'b>(attributes: &'b [u8], local: &[u8]) -> Option<&'b [u8]> {
+    let mut rest = attributes;
+    loop {
+        rest = rest.trim_ascii_start();
+        if rest.is_empty() {
+            return None;
+        }
+        let eq = rest.iter().position(|&b| b == b'=')?;
+        let name = rest[..eq].trim_ascii_end();
+        let after = rest[eq + 1..].trim_ascii_start();
+        let quote = *after.first()?;
+        if quote != b'"' && quote != b'\'' {
+            return None;
+        }
+        let len = after[1..].iter().position(|&b| b == quote)?;
+        let value = &after[1..1 + len];
+        rest = &after[2 + len..];
+        let name_local = match name.iter().rposition(|&b| b == b':') {
+            Some(i) => &name[i + 1..],
+            None => name,
+        };
+        if name_local == local && name != b"xmlns" && !name.starts_with(b"xmlns:") {
+            return Some(value);
+        }
     }
 }
 
@@ -521,17 +654,13 @@ fn names_match(local: &[u8], expected: &[u8]) -> bool {
     local == expected || local.eq_ignore_ascii_case(expected)
 }
 
-/// The entry of `names` an element name stands for: exact match first, then ignoring ASCII case;
-/// the name itself when none fits.
-fn canonical<'n>(local: &'n [u8], names: &[&'static [u8]]) -> &'n [u8] {
-    if names.contains(&local) {
-        return local;
-    }
+/// The entry of `names` equal to an element name when ASCII case is ignored.
+#[cold]
+fn case_insensitive(local: &[u8], names: &[&'static [u8]]) -> Option<&'static [u8]> {
     names
         .iter()
         .copied()
         .find(|name| name.eq_ignore_ascii_case(local))
-        .unwrap_or(local)
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -947,7 +1076,7 @@ fn parameter_value<'a>(cur: &mut Cursor<'a>, el: &El<'a>) -> Res<ParameterValue>
     fields!(cur, el, |c| {
         b"Name" => parameter.name = cur.name(&c)?,
         b"Value" => {
-            parameter.xsd_type = c.xsi_type().unwrap_or_default();
+            parameter.xsd_type = cur.xsi_type(&c).unwrap_or_default();
             parameter.value = cur.text(&c)?;
         },
     });
@@ -1111,7 +1240,7 @@ fn op_kind(name: &[u8]) -> Option<OpKind> {
 /// element skipped) for an unknown kind.
 fn du_operation<'a>(cur: &mut Cursor<'a>, el: &El<'a>) -> Res<Option<DuOperation>> {
     let kind = op_kind(el.local()).or_else(|| {
-        el.xsi_type()
+        cur.xsi_type(el)
             .and_then(|t| op_kind(t.local_name().as_bytes()))
     });
     let Some(kind) = kind else {

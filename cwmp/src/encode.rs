@@ -453,11 +453,9 @@ fn arguments(w: &mut Writer, body: &Body) {
             w.uint("DelaySeconds", *delay_seconds);
             w.text("CommandKey", command_key);
         }
-        Body::SetVouchers { vouchers } => {
-            w.array("VoucherList", "xsd:base64Binary", vouchers, |w, v| {
-                w.text("base64", v)
-            })
-        }
+        Body::SetVouchers { vouchers } => w.array("VoucherList", "xsd:base64", vouchers, |w, v| {
+            w.text("base64", v)
+        }),
         Body::GetOptions { option_name } => w.text("OptionName", option_name),
         Body::GetOptionsResponse(options) => {
             w.array("OptionList", "cwmp:OptionStruct", options, option_info)

@@ -63,7 +63,8 @@ impl CwmpVersion {
     }
 }
 
-/// Known XML schema types and their local names, as written after the `xsd:` prefix.
+/// Known XML schema types and their local names, as written after the `xsd:` prefix (the same
+/// names as [`XsdType::prefixed_name`]).
 const XSD_TYPES: [(XsdType, &str); 9] = [
     (XsdType::String, "string"),
     (XsdType::Int, "int"),
@@ -72,50 +73,28 @@ const XSD_TYPES: [(XsdType, &str); 9] = [
     (XsdType::UnsignedLong, "unsignedLong"),
     (XsdType::Boolean, "boolean"),
     (XsdType::DateTime, "dateTime"),
-    (XsdType::Base64, "base64Binary"),
+    (XsdType::Base64, "base64"),
     (XsdType::HexBinary, "hexBinary"),
 ];
 
 impl XsdType {
-    /// Parses an `xsi:type` attribute value such as `xsd:unsignedInt`, `xs:string` or `string`.
-    ///
-    /// Any prefix is ignored and the known names match regardless of ASCII case (`base64` is
-    /// accepted for `base64Binary`). An empty value means `String`; anything else becomes
-    /// [`XsdType::Other`] holding the name without its prefix.
-    pub fn from_xsi_type(text: &str) -> XsdType {
-        let local = match text.rfind(':') {
-            Some(i) => &text[i + 1..],
-            None => text,
-        }
-        .trim();
-        if local.is_empty() {
-            return XsdType::String;
-        }
-        if let Some((t, _)) = XSD_TYPES
+    /// The known type whose local name is exactly `local`: the decoder's fast path before
+    /// [`XsdType::from_name`].
+    pub(crate) fn from_exact_local_name(local: &[u8]) -> Option<XsdType> {
+        XSD_TYPES
             .iter()
-            .find(|(_, n)| n.eq_ignore_ascii_case(local))
-        {
-            return t.clone();
-        }
-        if local.eq_ignore_ascii_case("base64") {
-            return XsdType::Base64;
-        }
-        XsdType::Other(local.to_string())
+            .find(|(_, n)| n.as_bytes() == local)
+            .map(|(t, _)| t.clone())
     }
 
     /// The type name without prefix: `unsignedInt`, or the vendor name of [`XsdType::Other`].
     pub fn local_name(&self) -> &str {
         match self {
-            XsdType::String => "string",
-            XsdType::Int => "int",
-            XsdType::UnsignedInt => "unsignedInt",
-            XsdType::Long => "long",
-            XsdType::UnsignedLong => "unsignedLong",
-            XsdType::Boolean => "boolean",
-            XsdType::DateTime => "dateTime",
-            XsdType::Base64 => "base64Binary",
-            XsdType::HexBinary => "hexBinary",
             XsdType::Other(name) => name,
+            known => XSD_TYPES
+                .iter()
+                .find(|(t, _)| t == known)
+                .map_or("string", |(_, n)| n),
         }
     }
 }
@@ -139,19 +118,21 @@ mod tests {
     use super::*;
 
     #[test]
-    fn xsi_types_parse_with_any_prefix_and_case() {
+    fn xsd_type_names_agree() {
         for (t, name) in XSD_TYPES.iter() {
-            assert_eq!(XsdType::from_xsi_type(&format!("xsd:{name}")), *t);
-            assert_eq!(XsdType::from_xsi_type(&name.to_uppercase()), *t);
             assert_eq!(t.local_name(), *name);
+            assert_eq!(t.prefixed_name(), format!("xsd:{name}"));
+            assert_eq!(
+                XsdType::from_exact_local_name(name.as_bytes()),
+                Some(t.clone())
+            );
+            assert_eq!(XsdType::from_name(&t.prefixed_name()), *t);
+            assert_eq!(XsdType::from_name(&name.to_uppercase()), *t);
         }
-        assert_eq!(XsdType::from_xsi_type("xs:string"), XsdType::String);
-        assert_eq!(XsdType::from_xsi_type(""), XsdType::String);
-        assert_eq!(XsdType::from_xsi_type("SOAP-ENC:base64"), XsdType::Base64);
-        assert_eq!(
-            XsdType::from_xsi_type("cwmp:IPAddress"),
-            XsdType::Other("IPAddress".into())
-        );
+        assert_eq!(XsdType::from_name("xsd:base64Binary"), XsdType::Base64);
+        let vendor = XsdType::Other("IPAddress".into());
+        assert_eq!(vendor.local_name(), "IPAddress");
+        assert_eq!(XsdType::from_name("cwmp:IPAddress"), vendor);
     }
 
     #[test]

@@ -173,8 +173,8 @@ pub struct ParameterAttribute {
 }
 
 /// `SetParameterAttributesStruct` of a SetParameterAttributes request.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
 pub struct SetParameterAttribute {
     /// Parameter path (partial paths end with a dot).
     pub name: String,

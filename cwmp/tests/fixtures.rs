@@ -15,7 +15,7 @@ struct Message {
 
 impl Message {
     /// POSTs come from the CPE; responses on the CWMP port come from the ACS.
-    fn from_cpe(&self) -> bool {
+    fn sent_by_cpe(&self) -> bool {
         self.start_line.starts_with("POST ")
     }
 }
@@ -83,7 +83,7 @@ fn envelopes(file: &str) -> Vec<(bool, Envelope, Vec<u8>)> {
             });
             let again = decode(&encode(&env)).expect("re-decode");
             assert_eq!(again, env, "{file}: round trip of {}", m.start_line);
-            (m.from_cpe(), env, m.body)
+            (m.sent_by_cpe(), env, m.body)
         })
         .collect()
 }

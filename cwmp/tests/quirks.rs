@@ -200,6 +200,18 @@ fn xsi_type_variants() {
         ),
         (r#"<Value xsi:type="xsd:base64">v</Value>"#, XsdType::Base64),
         (
+            r#"<Value xsi:type="xsd:base64Binary">v</Value>"#,
+            XsdType::Base64,
+        ),
+        (r#"<Value xsi:type = 'xsd:int' >v</Value>"#, XsdType::Int),
+        (
+            r#"<Value xmlns:x="urn:x" x:type="xsd:long">v</Value>"#,
+            XsdType::Long,
+        ),
+        (r#"<Value xmlns:type="urn:x">v</Value>"#, XsdType::String),
+        (r#"<Value xsi:type="xsd&#58;int">v</Value>"#, XsdType::Int),
+        (r#"<Value xsi:type=xsd:int>v</Value>"#, XsdType::String),
+        (
             r#"<Value xsi:type="xsd:hexBinary">v</Value>"#,
             XsdType::HexBinary,
         ),

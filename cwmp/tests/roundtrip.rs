@@ -491,7 +491,7 @@ fn header() -> impl Strategy<Value = Header> {
 
 fn xsd_type() -> impl Strategy<Value = XsdType> {
     let vendor = "[A-Za-z_][A-Za-z0-9_.-]{0,10}".prop_filter_map("a known type name", |t| {
-        match XsdType::from_xsi_type(&t) {
+        match XsdType::from_name(&t) {
             XsdType::Other(_) => Some(XsdType::Other(t)),
             _ => None,
         }

@@ -24,7 +24,7 @@ fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
     match cli.command {
         Command::Standalone(args) => {
-            standalone::init_logging(&args.log_format);
+            standalone::init_logging(args.log_format);
             tokio::runtime::Builder::new_multi_thread()
                 .enable_all()
                 .build()?

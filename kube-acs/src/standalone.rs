@@ -72,22 +72,31 @@ pub struct StandaloneArgs {
     /// Seconds before the first retry of a faulted task (doubled on each further fault).
     #[arg(long, env = "KUBE_ACS_TASK_RETRY_DELAY", default_value_t = 30)]
     pub task_retry_delay: u64,
-    /// Log format: text or json.
-    #[arg(long, env = "KUBE_ACS_LOG_FORMAT", default_value = "text")]
-    pub log_format: String,
+    /// Log format.
+    #[arg(long, env = "KUBE_ACS_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text)]
+    pub log_format: LogFormat,
 }
 
-/// Sets up structured logging (`RUST_LOG` filters, default `info`).
-pub fn init_logging(format: &str) {
+/// How logs are written.
+#[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum LogFormat {
+    /// Human-readable lines (coloured on a terminal).
+    Text,
+    /// One JSON object per line.
+    Json,
+}
+
+/// Sets up structured logging on stderr (`RUST_LOG` filters, default `info`).
+pub fn init_logging(format: LogFormat) {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_writer(std::io::stderr);
-    if format.eq_ignore_ascii_case("json") {
-        builder.json().init();
-    } else {
-        builder.init();
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()));
+    match format {
+        LogFormat::Json => builder.json().init(),
+        LogFormat::Text => builder.init(),
     }
 }
 
@@ -116,7 +125,7 @@ pub async fn run(args: StandaloneArgs) -> anyhow::Result<()> {
         && (args.cpe_username.is_none() || args.cpe_password.is_none())
     {
         anyhow::bail!(
-            "--cpe-auth {:?} needs --cpe-username and --cpe-password",
+            "--cpe-auth {} needs --cpe-username and --cpe-password",
             args.cpe_auth
         );
     }

@@ -15,7 +15,7 @@ pub enum TaskSpec {
         /// Parameter names or partial paths.
         parameter_names: Vec<String>,
     },
-    /// Discover a subtree (GetParameterNames) and read its values; `refreshObject` in the API.
+    /// Discover a subtree (GetParameterNames) and read its values: a refresh.
     #[serde(rename_all = "camelCase")]
     GetParameterNames {
         /// Partial path ending with a dot; empty for the whole tree.
@@ -113,6 +113,11 @@ pub enum TaskStatus {
 pub enum ConnectionRequestState {
     /// The device accepted the connection request.
     Accepted {
+        /// When.
+        at: Millis,
+    },
+    /// No connection request was needed: the device is in a session, which runs the task.
+    InSession {
         /// When.
         at: Millis,
     },

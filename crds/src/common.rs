@@ -1,0 +1,63 @@
+//! Types shared by several resources.
+
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+/// The declared type of a parameter value (its `xsi:type`).
+#[derive(Serialize, Deserialize, JsonSchema, Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub enum ParameterType {
+    /// `xsd:string`
+    #[default]
+    #[serde(rename = "xsd:string")]
+    String,
+    /// `xsd:int`
+    #[serde(rename = "xsd:int")]
+    Int,
+    /// `xsd:unsignedInt`
+    #[serde(rename = "xsd:unsignedInt")]
+    UnsignedInt,
+    /// `xsd:long`
+    #[serde(rename = "xsd:long")]
+    Long,
+    /// `xsd:unsignedLong`
+    #[serde(rename = "xsd:unsignedLong")]
+    UnsignedLong,
+    /// `xsd:boolean`
+    #[serde(rename = "xsd:boolean")]
+    Boolean,
+    /// `xsd:dateTime`
+    #[serde(rename = "xsd:dateTime")]
+    DateTime,
+    /// `xsd:base64`
+    #[serde(rename = "xsd:base64")]
+    Base64,
+    /// `xsd:hexBinary`
+    #[serde(rename = "xsd:hexBinary")]
+    HexBinary,
+}
+
+/// A parameter and the value it must have.
+#[derive(Serialize, Deserialize, JsonSchema, Clone, Debug, PartialEq, Eq)]
+#[serde(rename_all = "camelCase")]
+pub struct ParameterSetting {
+    /// Full parameter path, such as `Device.WiFi.SSID.1.SSID`.
+    #[schemars(length(min = 1, max = 256))]
+    pub name: String,
+    /// The value; in a ConfigProfile it may use `{{ fact }}` templates, such as
+    /// `{{ serialNumber }}`.
+    pub value: String,
+    /// Its type (`xsd:string` when left out).
+    #[serde(default, rename = "type")]
+    pub value_type: ParameterType,
+}
+
+/// The CEL rule that every name in a list of parameters is a full path of a TR-069 data model
+/// (not an object: no trailing dot) and appears once.
+pub const PARAMETER_NAMES_RULE: &str = "self.all(p, (p.name.startsWith('Device.') || p.name.startsWith('InternetGatewayDevice.')) && !p.name.endsWith('.'))";
+/// Message of [`PARAMETER_NAMES_RULE`].
+pub const PARAMETER_NAMES_MESSAGE: &str =
+    "parameter names must start with Device. or InternetGatewayDevice. and must not end with a dot";
+/// The CEL rule that names in a list are unique.
+pub const UNIQUE_NAMES_RULE: &str = "self.all(p, self.exists_one(q, q.name == p.name))";
+/// Message of [`UNIQUE_NAMES_RULE`].
+pub const UNIQUE_NAMES_MESSAGE: &str = "each parameter may appear only once";
