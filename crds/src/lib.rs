@@ -14,7 +14,38 @@ pub use group::{DeviceGroup, DeviceGroupSpec, DeviceGroupStatus, MatchOperator, 
 pub use profile::{ConfigProfile, ConfigProfileSpec, ConfigProfileStatus};
 pub use task::{DeviceTask, DeviceTaskSpec, DeviceTaskStatus};
 
+use std::path::{Path, PathBuf};
+
 use kube::CustomResourceExt;
+
+/// Where `crdgen` writes the CRDs, relative to the repository root: the Helm chart's `crds/`
+/// directory and the kustomize base.
+pub const CRD_FILES: [&str; 2] = ["charts/kube-acs/crds/kubeacs.io.yaml", "manifests/base/crds.yaml"];
+
+/// The CRD files under `root` whose content differs from [`crd_yaml`] (missing ones included).
+pub fn stale_crd_files(root: &Path) -> Result<Vec<PathBuf>, serde_yaml::Error> {
+    let expected = crd_yaml()?;
+    Ok(CRD_FILES
+        .iter()
+        .map(|file| root.join(file))
+        .filter(|path| std::fs::read_to_string(path).ok().as_deref() != Some(expected.as_str()))
+        .collect())
+}
+
+/// Writes the CRD files under `root`; returns the paths written.
+pub fn write_crd_files(root: &Path) -> std::io::Result<Vec<PathBuf>> {
+    let yaml = crd_yaml().map_err(std::io::Error::other)?;
+    let mut written = Vec::new();
+    for file in CRD_FILES {
+        let path = root.join(file);
+        if let Some(dir) = path.parent() {
+            std::fs::create_dir_all(dir)?;
+        }
+        std::fs::write(&path, &yaml)?;
+        written.push(path);
+    }
+    Ok(written)
+}
 
 /// Every CustomResourceDefinition, as one multi-document YAML stream.
 pub fn crd_yaml() -> Result<String, serde_yaml::Error> {

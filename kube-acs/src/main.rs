@@ -18,11 +18,22 @@ enum Command {
     /// Run the whole ACS in one process: CWMP, northbound API and file server, with an
     /// embedded on-disk store. No cluster needed.
     Standalone(standalone::StandaloneArgs),
+    /// Write the CustomResourceDefinitions into charts/ and manifests/ (or, with --check, fail
+    /// when the committed ones are stale).
+    Crdgen {
+        /// The repository root.
+        #[arg(long, default_value = ".")]
+        root: std::path::PathBuf,
+        /// Only check that the files are up to date.
+        #[arg(long)]
+        check: bool,
+    },
 }
 
 fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
     match cli.command {
+        Command::Crdgen { root, check } => crdgen(&root, check),
         Command::Standalone(args) => {
             standalone::init_logging(args.log_format);
             tokio::runtime::Builder::new_multi_thread()
@@ -31,4 +42,20 @@ fn main() -> anyhow::Result<()> {
                 .block_on(standalone::run(args))
         }
     }
+}
+
+/// `kube-acs crdgen`: writes or checks the CRD YAML.
+fn crdgen(root: &std::path::Path, check: bool) -> anyhow::Result<()> {
+    if check {
+        let stale = crds::stale_crd_files(root)?;
+        if !stale.is_empty() {
+            anyhow::bail!("stale CRD YAML (run `kube-acs crdgen`): {stale:?}");
+        }
+        println!("CRD YAML is up to date");
+    } else {
+        for path in crds::write_crd_files(root)? {
+            println!("wrote {}", path.display());
+        }
+    }
+    Ok(())
 }
