@@ -20,7 +20,10 @@ use kube::CustomResourceExt;
 
 /// Where `crdgen` writes the CRDs, relative to the repository root: the Helm chart's `crds/`
 /// directory and the kustomize base.
-pub const CRD_FILES: [&str; 2] = ["charts/kube-acs/crds/kubeacs.io.yaml", "manifests/base/crds.yaml"];
+pub const CRD_FILES: [&str; 2] = [
+    "charts/kube-acs/crds/kubeacs.io.yaml",
+    "manifests/base/crds.yaml",
+];
 
 /// The CRD files under `root` whose content differs from [`crd_yaml`] (missing ones included).
 pub fn stale_crd_files(root: &Path) -> Result<Vec<PathBuf>, serde_yaml::Error> {

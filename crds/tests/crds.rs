@@ -28,16 +28,29 @@ fn every_kind_has_status_columns_short_name_and_category() {
         assert_eq!(crd.spec.group, "kubeacs.io");
         let names = &crd.spec.names;
         assert_eq!(names.short_names.as_deref(), Some(&[short.to_string()][..]));
-        assert_eq!(names.categories.as_deref(), Some(&["kube-acs".to_string()][..]));
+        assert_eq!(
+            names.categories.as_deref(),
+            Some(&["kube-acs".to_string()][..])
+        );
         let version = &crd.spec.versions[0];
         assert_eq!(version.name, "v1alpha1");
-        assert!(version.subresources.as_ref().and_then(|s| s.status.as_ref()).is_some());
+        assert!(version
+            .subresources
+            .as_ref()
+            .and_then(|s| s.status.as_ref())
+            .is_some());
         let columns = version.additional_printer_columns.as_ref().unwrap();
-        assert!(columns.iter().any(|c| c.name == "Ready"), "{} has a Ready column", names.kind);
+        assert!(
+            columns.iter().any(|c| c.name == "Ready"),
+            "{} has a Ready column",
+            names.kind
+        );
     }
 }
 
-fn rules(crd: &k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition) -> String {
+fn rules(
+    crd: &k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition,
+) -> String {
     serde_json::to_string(&crd.spec.versions[0].schema).unwrap()
 }
 
@@ -63,28 +76,37 @@ fn cel_rules_accept_valid_and_refuse_invalid_resources() {
     let no_value: DeviceGroup = parse(
         "apiVersion: kubeacs.io/v1alpha1\nkind: DeviceGroup\nmetadata: {name: g}\nspec:\n  parameters:\n  - {name: DeviceInfo.SoftwareVersion, operator: Prefix}\n",
     );
-    let error = kube::core::cel::validate_cel(&no_value).unwrap_err().to_string();
+    let error = kube::core::cel::validate_cel(&no_value)
+        .unwrap_err()
+        .to_string();
     assert!(error.contains("value is required"), "{error}");
 
     let own_parent: DeviceGroup = parse(
         "apiVersion: kubeacs.io/v1alpha1\nkind: DeviceGroup\nmetadata: {name: g}\nspec: {parent: g}\n",
     );
-    let error = kube::core::cel::validate_cel(&own_parent).unwrap_err().to_string();
+    let error = kube::core::cel::validate_cel(&own_parent)
+        .unwrap_err()
+        .to_string();
     assert!(error.contains("own parent"), "{error}");
 
-    let empty: DeviceGroup =
-        parse("apiVersion: kubeacs.io/v1alpha1\nkind: DeviceGroup\nmetadata: {name: g}\nspec: {}\n");
+    let empty: DeviceGroup = parse(
+        "apiVersion: kubeacs.io/v1alpha1\nkind: DeviceGroup\nmetadata: {name: g}\nspec: {}\n",
+    );
     assert!(kube::core::cel::validate_cel(&empty).is_err());
 
     let profile: ConfigProfile = parse(
         "apiVersion: kubeacs.io/v1alpha1\nkind: ConfigProfile\nmetadata: {name: p}\nspec:\n  groups: [g]\n  parameters:\n  - {name: Device.WiFi.SSID.1.SSID, value: 'home-{{ serialNumber }}'}\n  - {name: Device.WiFi.SSID.1.SSID, value: x}\n",
     );
-    let error = kube::core::cel::validate_cel(&profile).unwrap_err().to_string();
+    let error = kube::core::cel::validate_cel(&profile)
+        .unwrap_err()
+        .to_string();
     assert!(error.contains("only once"), "{error}");
 
     let task: DeviceTask = parse(
         "apiVersion: kubeacs.io/v1alpha1\nkind: DeviceTask\nmetadata: {name: t}\nspec:\n  target: {group: g}\n  action: {name: setParameterValues}\n",
     );
-    let error = kube::core::cel::validate_cel(&task).unwrap_err().to_string();
+    let error = kube::core::cel::validate_cel(&task)
+        .unwrap_err()
+        .to_string();
     assert!(error.contains("needs parameterValues"), "{error}");
 }

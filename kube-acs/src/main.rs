@@ -17,7 +17,7 @@ struct Cli {
 enum Command {
     /// Run the whole ACS in one process: CWMP, northbound API and file server, with an
     /// embedded on-disk store. No cluster needed.
-    Standalone(standalone::StandaloneArgs),
+    Standalone(Box<standalone::StandaloneArgs>),
     /// Write the CustomResourceDefinitions into charts/ and manifests/ (or, with --check, fail
     /// when the committed ones are stale).
     Crdgen {
@@ -39,7 +39,7 @@ fn main() -> anyhow::Result<()> {
             tokio::runtime::Builder::new_multi_thread()
                 .enable_all()
                 .build()?
-                .block_on(standalone::run(args))
+                .block_on(standalone::run(*args))
         }
     }
 }

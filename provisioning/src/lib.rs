@@ -4,8 +4,10 @@
 //! - [`task_plan`]: which RPC a task sends next, and what each response changes.
 //! - [`retry`]: how a faulted task is retried with backoff up to a limit.
 //! - [`tree`]: the updates to a device's stored parameter tree that the above produce.
+//! - [`membership`]: which devices belong to which groups.
 
 pub mod inform;
+pub mod membership;
 pub mod retry;
 pub mod task_plan;
 pub mod tree;
