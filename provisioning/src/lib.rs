@@ -5,9 +5,13 @@
 //! - [`retry`]: how a faulted task is retried with backoff up to a limit.
 //! - [`tree`]: the updates to a device's stored parameter tree that the above produce.
 //! - [`membership`]: which devices belong to which groups.
+//! - [`desired`]: a device's desired state from its groups' profiles and its own overrides.
+//! - [`plan`]: the next RPC that brings a device closer to its desired state.
 
+pub mod desired;
 pub mod inform;
 pub mod membership;
+pub mod plan;
 pub mod retry;
 pub mod task_plan;
 pub mod tree;

@@ -4,16 +4,18 @@
 use std::cmp::Ordering;
 use std::collections::{BTreeMap, HashMap};
 
-use crds::device::CustomerFields;
+use crds::device::{CustomerFields, DeviceIdentity};
 use crds::{DeviceGroup, MatchOperator, ParameterMatch};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::LabelSelector;
 
-/// What group membership is judged on: a device's name, labels, customer fields and the
-/// parameter values the ACS knows.
+/// What group membership and templates are judged on: a device's name, identity, labels,
+/// customer fields and the parameter values the ACS knows.
 #[derive(Debug, Clone, Default)]
 pub struct DeviceFacts {
     /// The Device resource's name.
     pub name: String,
+    /// Its identity from the Inform.
+    pub identity: DeviceIdentity,
     /// Its labels.
     pub labels: BTreeMap<String, String>,
     /// Its customer and service fields.
@@ -295,6 +297,7 @@ mod tests {
     fn device(name: &str, version: &str, labels: &[(&str, &str)], plan: &str) -> DeviceFacts {
         DeviceFacts {
             name: name.into(),
+            identity: DeviceIdentity::default(),
             labels: labels
                 .iter()
                 .map(|(k, v)| (k.to_string(), v.to_string()))

@@ -1,0 +1,429 @@
+//! The next RPC that brings a device closer to its desired state, from what the ACS knows of
+//! its tree. Called again after every answer (which updates the tree) until it says
+//! [`Step::Converged`]; each call is a pure function of the desired state, the tree and the
+//! instances created but not yet configured, so a session that drops resumes where it was.
+//!
+//! Order: discover unknown object tables (GetParameterNames), read unknown key values
+//! (GetParameterValues), create missing instances (AddObject), delete surplus ones
+//! (DeleteObject), set every differing value in one SetParameterValues, then notification
+//! attributes in one SetParameterAttributes.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use acs_model::ParameterRecord;
+use cwmp::{ParameterValue, SetParameterAttribute, XsdType};
+use serde::{Deserialize, Serialize};
+
+use crate::desired::{DesiredObjects, DesiredState};
+
+/// An instance created by AddObject whose key value is not set yet; kept in the store so a
+/// retried apply never creates it twice.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PendingInstance {
+    /// The object table.
+    pub table: String,
+    /// The key value the instance is for.
+    pub key_value: String,
+    /// The instance path, such as `Device.NAT.PortMapping.4.`.
+    pub instance: String,
+}
+
+/// What to do next.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Step {
+    /// List an object table the ACS knows nothing of (GetParameterNames, whole subtree).
+    Discover {
+        /// The table path.
+        path: String,
+    },
+    /// Read values the plan depends on (GetParameterValues).
+    Read {
+        /// Parameter names.
+        names: Vec<String>,
+    },
+    /// Create an instance for a key value (AddObject).
+    AddInstance {
+        /// The table path.
+        table: String,
+        /// The key value it is for.
+        key_value: String,
+    },
+    /// Delete an instance whose key is not desired (DeleteObject).
+    DeleteInstance {
+        /// The instance path.
+        instance: String,
+    },
+    /// Set differing values (SetParameterValues).
+    SetValues(Vec<ParameterValue>),
+    /// Set differing notification attributes (SetParameterAttributes).
+    SetNotifications(Vec<SetParameterAttribute>),
+    /// Nothing left to do.
+    Converged,
+}
+
+/// The next step for a device.
+pub fn next_step(
+    desired: &DesiredState,
+    tree: &BTreeMap<String, ParameterRecord>,
+    pending: &[PendingInstance],
+) -> Step {
+    let mut values = Vec::new();
+    for table in &desired.objects {
+        match table_step(table, tree, pending, &mut values) {
+            Step::Converged => {}
+            step => return step,
+        }
+    }
+    for (path, wanted) in &desired.parameters {
+        let stored = tree.get(path).and_then(|r| r.value.as_ref());
+        if !stored.is_some_and(|(value, _)| same_value(value, &wanted.value, &wanted.xsd_type)) {
+            values.push(ParameterValue {
+                name: path.clone(),
+                value: wanted.value.clone(),
+                xsd_type: wanted.xsd_type.clone(),
+            });
+        }
+    }
+    if !values.is_empty() {
+        values.sort_by(|a, b| a.name.cmp(&b.name));
+        values.dedup_by(|a, b| a.name == b.name);
+        return Step::SetValues(values);
+    }
+    let attributes: Vec<SetParameterAttribute> = desired
+        .notifications
+        .iter()
+        .filter(|(path, (wanted, _))| tree.get(*path).and_then(|r| r.notification) != Some(*wanted))
+        .map(|(path, (wanted, _))| SetParameterAttribute {
+            name: path.clone(),
+            notification_change: true,
+            notification: *wanted,
+            ..SetParameterAttribute::default()
+        })
+        .collect();
+    if !attributes.is_empty() {
+        return Step::SetNotifications(attributes);
+    }
+    Step::Converged
+}
+
+/// The step one object table needs, adding the values its instances need to `values`.
+fn table_step(
+    table: &DesiredObjects,
+    tree: &BTreeMap<String, ParameterRecord>,
+    pending: &[PendingInstance],
+    values: &mut Vec<ParameterValue>,
+) -> Step {
+    let known: Vec<(&String, &ParameterRecord)> = tree
+        .range(table.path.clone()..)
+        .take_while(|(p, _)| p.starts_with(&table.path))
+        .collect();
+    if known.is_empty() {
+        return Step::Discover {
+            path: table.path.clone(),
+        };
+    }
+    let instances: BTreeSet<String> = known
+        .iter()
+        .filter_map(|(path, _)| {
+            let number = path[table.path.len()..].split('.').next()?;
+            number
+                .parse::<u32>()
+                .ok()
+                .map(|_| format!("{}{number}.", table.path))
+        })
+        .collect();
+    // Which instance holds which key value.
+    let mut by_key: BTreeMap<String, String> = BTreeMap::new();
+    let mut unknown_keys = Vec::new();
+    for instance in &instances {
+        let key_path = format!("{instance}{}", table.key);
+        match tree.get(&key_path).and_then(|r| r.value.as_ref()) {
+            Some((value, _)) => {
+                by_key
+                    .entry(value.clone())
+                    .or_insert_with(|| instance.clone());
+            }
+            None if pending.iter().any(|p| p.instance == *instance) => {}
+            None => unknown_keys.push(key_path),
+        }
+    }
+    if !unknown_keys.is_empty() {
+        return Step::Read {
+            names: unknown_keys,
+        };
+    }
+    for p in pending.iter().filter(|p| p.table == table.path) {
+        by_key
+            .entry(p.key_value.clone())
+            .or_insert_with(|| p.instance.clone());
+    }
+    let key_of =
+        |instance: &BTreeMap<String, String>| instance.get(&table.key).cloned().unwrap_or_default();
+    let wanted: BTreeSet<String> = table.instances.iter().map(key_of).collect();
+    if let Some(missing) = table
+        .instances
+        .iter()
+        .map(key_of)
+        .find(|k| !by_key.contains_key(k))
+    {
+        return Step::AddInstance {
+            table: table.path.clone(),
+            key_value: missing,
+        };
+    }
+    if table.delete_surplus {
+        if let Some(surplus) = by_key
+            .iter()
+            .find(|(k, _)| !wanted.contains(*k))
+            .map(|(_, i)| i.clone())
+        {
+            return Step::DeleteInstance { instance: surplus };
+        }
+    }
+    for instance in &table.instances {
+        let path = &by_key[&key_of(instance)];
+        for (name, value) in instance {
+            let full = format!("{path}{name}");
+            let stored = tree.get(&full).and_then(|r| r.value.as_ref());
+            if !stored.is_some_and(|(v, t)| same_value(v, value, t)) {
+                values.push(ParameterValue {
+                    name: full,
+                    value: value.clone(),
+                    xsd_type: stored.map(|(_, t)| t.clone()).unwrap_or_default(),
+                });
+            }
+        }
+    }
+    Step::Converged
+}
+
+/// Whether a stored value already is the desired one: booleans compare by meaning (`1` is
+/// `true`), numbers and everything else by text (numbers trimmed).
+pub fn same_value(stored: &str, desired: &str, xsd_type: &XsdType) -> bool {
+    let boolean = |v: &str| match v.trim().to_ascii_lowercase().as_str() {
+        "1" | "true" => Some(true),
+        "0" | "false" => Some(false),
+        _ => None,
+    };
+    match xsd_type {
+        XsdType::Boolean => boolean(stored).is_some() && boolean(stored) == boolean(desired),
+        XsdType::Int | XsdType::UnsignedInt | XsdType::Long | XsdType::UnsignedLong => {
+            stored.trim() == desired.trim()
+        }
+        _ => stored == desired,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::desired::{DesiredValue, Source};
+
+    fn record(value: &str) -> ParameterRecord {
+        ParameterRecord {
+            value: Some((value.into(), XsdType::String)),
+            ..Default::default()
+        }
+    }
+
+    fn source() -> Source {
+        Source::Profile {
+            name: "p".into(),
+            generation: 1,
+        }
+    }
+
+    fn mappings(delete_surplus: bool) -> DesiredState {
+        DesiredState {
+            objects: vec![DesiredObjects {
+                path: "Device.NAT.PortMapping.".into(),
+                key: "Description".into(),
+                instances: vec![
+                    [
+                        ("Description".to_string(), "ssh".to_string()),
+                        ("ExternalPort".to_string(), "22".to_string()),
+                    ]
+                    .into(),
+                    [
+                        ("Description".to_string(), "web".to_string()),
+                        ("ExternalPort".to_string(), "80".to_string()),
+                    ]
+                    .into(),
+                ],
+                delete_surplus,
+                source: source(),
+            }],
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn values_are_set_in_one_batch_only_where_they_differ() {
+        let mut desired = DesiredState::default();
+        for (name, value, t) in [
+            ("Device.A", "1", XsdType::Boolean),
+            ("Device.B", "x", XsdType::String),
+            ("Device.C", "y", XsdType::String),
+        ] {
+            desired.parameters.insert(
+                name.into(),
+                DesiredValue {
+                    value: value.into(),
+                    xsd_type: t,
+                    source: source(),
+                },
+            );
+        }
+        let tree: BTreeMap<String, ParameterRecord> = [
+            ("Device.A".to_string(), record("true")),
+            ("Device.B".to_string(), record("x")),
+        ]
+        .into();
+        match next_step(&desired, &tree, &[]) {
+            Step::SetValues(values) => assert_eq!(
+                values.iter().map(|v| v.name.as_str()).collect::<Vec<_>>(),
+                ["Device.C"]
+            ),
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn object_tables_are_discovered_read_added_configured_and_pruned() {
+        let desired = mappings(true);
+        let mut tree = BTreeMap::new();
+        assert_eq!(
+            next_step(&desired, &tree, &[]),
+            Step::Discover {
+                path: "Device.NAT.PortMapping.".into()
+            }
+        );
+
+        // The device has instances 1 (ssh) and 3 (unknown key yet).
+        tree.insert(
+            "Device.NAT.PortMapping.1.".to_string(),
+            ParameterRecord {
+                object: true,
+                ..Default::default()
+            },
+        );
+        tree.insert(
+            "Device.NAT.PortMapping.1.Description".to_string(),
+            record("ssh"),
+        );
+        tree.insert(
+            "Device.NAT.PortMapping.3.".to_string(),
+            ParameterRecord {
+                object: true,
+                ..Default::default()
+            },
+        );
+        tree.insert(
+            "Device.NAT.PortMapping.3.Description".to_string(),
+            ParameterRecord::default(),
+        );
+        assert_eq!(
+            next_step(&desired, &tree, &[]),
+            Step::Read {
+                names: vec!["Device.NAT.PortMapping.3.Description".into()]
+            }
+        );
+
+        tree.insert(
+            "Device.NAT.PortMapping.3.Description".to_string(),
+            record("ftp"),
+        );
+        assert_eq!(
+            next_step(&desired, &tree, &[]),
+            Step::AddInstance {
+                table: "Device.NAT.PortMapping.".into(),
+                key_value: "web".into()
+            }
+        );
+
+        // AddObject created instance 4; the apply is interrupted before its values are set.
+        let pending = [PendingInstance {
+            table: "Device.NAT.PortMapping.".into(),
+            key_value: "web".into(),
+            instance: "Device.NAT.PortMapping.4.".into(),
+        }];
+        tree.insert(
+            "Device.NAT.PortMapping.4.".to_string(),
+            ParameterRecord {
+                object: true,
+                ..Default::default()
+            },
+        );
+        assert_eq!(
+            next_step(&desired, &tree, &pending),
+            Step::DeleteInstance {
+                instance: "Device.NAT.PortMapping.3.".into()
+            }
+        );
+        tree.retain(|p, _| !p.starts_with("Device.NAT.PortMapping.3."));
+        match next_step(&desired, &tree, &pending) {
+            Step::SetValues(values) => {
+                let names: Vec<&str> = values.iter().map(|v| v.name.as_str()).collect();
+                assert_eq!(
+                    names,
+                    [
+                        "Device.NAT.PortMapping.1.ExternalPort",
+                        "Device.NAT.PortMapping.4.Description",
+                        "Device.NAT.PortMapping.4.ExternalPort"
+                    ]
+                );
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn surplus_instances_stay_unless_asked() {
+        let desired = mappings(false);
+        let tree: BTreeMap<String, ParameterRecord> = [
+            (
+                "Device.NAT.PortMapping.1.Description".to_string(),
+                record("ssh"),
+            ),
+            (
+                "Device.NAT.PortMapping.1.ExternalPort".to_string(),
+                record("22"),
+            ),
+            (
+                "Device.NAT.PortMapping.2.Description".to_string(),
+                record("web"),
+            ),
+            (
+                "Device.NAT.PortMapping.2.ExternalPort".to_string(),
+                record("80"),
+            ),
+            (
+                "Device.NAT.PortMapping.5.Description".to_string(),
+                record("other"),
+            ),
+        ]
+        .into();
+        assert_eq!(next_step(&desired, &tree, &[]), Step::Converged);
+    }
+
+    #[test]
+    fn notifications_come_last() {
+        let mut desired = DesiredState::default();
+        desired
+            .notifications
+            .insert("Device.DeviceInfo.SoftwareVersion".into(), (2, source()));
+        let mut tree = BTreeMap::new();
+        assert!(
+            matches!(next_step(&desired, &tree, &[]), Step::SetNotifications(a) if a[0].notification == 2)
+        );
+        tree.insert(
+            "Device.DeviceInfo.SoftwareVersion".to_string(),
+            ParameterRecord {
+                notification: Some(2),
+                ..Default::default()
+            },
+        );
+        assert_eq!(next_step(&desired, &tree, &[]), Step::Converged);
+    }
+}
