@@ -359,7 +359,7 @@ async fn open_session(
         return response;
     }
     let session_id = format!("{:016x}", rand::random::<u64>());
-    let state = DeviceSession::new(&session_id, inform, edge.config.retry);
+    let state = DeviceSession::new(&session_id, inform, edge.config.retry, edge.resources());
     let timeout = envelope
         .header
         .session_timeout

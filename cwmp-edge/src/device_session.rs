@@ -2,6 +2,7 @@
 //! joined to the store. Every exchange is one store transaction, committed before the reply.
 
 use std::collections::{HashMap, HashSet, VecDeque};
+use std::sync::Arc;
 
 use acs_model::{
     DeviceId, DeviceRecord, FaultRecord, Millis, ParameterRecord, TaskRecord, TaskStatus,
@@ -12,9 +13,13 @@ use cwmp::{Body, CwmpFault, Inform};
 use provisioning::inform::{
     completes, data_model_root, diagnostics_objects, read_inform, InformFacts,
 };
+use provisioning::plan::Step;
+use provisioning::resources::ResourceSet;
 use provisioning::retry::RetryPolicy;
 use provisioning::task_plan::{self, Next, Stage};
 use provisioning::TreeUpdate;
+
+use crate::provision_run::ProvisionRun;
 
 /// Makes unique, time-ordered record ids from the current time.
 pub type IdSource = fn(Millis) -> String;
@@ -26,6 +31,8 @@ enum Origin {
     Task { task: Box<TaskRecord>, stage: Stage },
     /// Reading diagnostics results after `8 DIAGNOSTICS COMPLETE`.
     DiagnosticsResults,
+    /// A provisioning step.
+    Provision(Step),
 }
 
 /// What the caller must do after a committed exchange.
@@ -51,11 +58,18 @@ pub struct DeviceSession {
     tried: HashSet<String>,
     rechecked: bool,
     retry: RetryPolicy,
+    resources: Arc<ResourceSet>,
+    provision: Option<ProvisionRun>,
 }
 
 impl DeviceSession {
-    /// A session for the device whose Inform is `inform`.
-    pub fn new(session_id: &str, inform: &Inform, retry: RetryPolicy) -> DeviceSession {
+    /// A session for the device whose Inform is `inform`, provisioned from `resources`.
+    pub fn new(
+        session_id: &str,
+        inform: &Inform,
+        retry: RetryPolicy,
+        resources: Arc<ResourceSet>,
+    ) -> DeviceSession {
         DeviceSession {
             session: Session::new(session_id),
             device: DeviceId::from_identity(&inform.device_id),
@@ -66,6 +80,8 @@ impl DeviceSession {
             tried: HashSet::new(),
             rechecked: false,
             retry,
+            resources,
+            provision: None,
         }
     }
 
@@ -95,25 +111,71 @@ impl DeviceSession {
                         .await?;
                 }
             }
-            Incoming::Fault { token, fault } => {
-                if let Some(Origin::Task { task, .. }) = self.in_flight.remove(token) {
+            Incoming::Fault { token, fault } => match self.in_flight.remove(token) {
+                Some(Origin::Task { task, .. }) => {
                     self.fail_task(txn, &task.id, fault.clone(), now, ids, &mut outcome)
-                        .await?;
-                } else {
-                    self.record_fault(txn, None, fault.clone(), 0, now, ids)
-                        .await?;
+                        .await?
                 }
-            }
+                Some(Origin::Provision(_)) => {
+                    self.fail_provision(txn, fault.clone(), now, ids).await?
+                }
+                _ => {
+                    self.record_fault(txn, None, fault.clone(), 0, now, ids)
+                        .await?
+                }
+            },
             Incoming::Unanswered { token } => {
-                self.in_flight.remove(token);
+                if let Some(Origin::Provision(_)) = self.in_flight.remove(token) {
+                    if let Some(run) = self.provision.as_mut() {
+                        run.stop();
+                    }
+                }
             }
             // The CPE's turn is over: tasks queued since the Inform are looked for once more.
             Incoming::CpeDone => self.rechecked = false,
         }
-        if !self.session.awaiting_response() && self.session.queued() == 0 {
+        // Provisioning first (the device's baseline), then queued tasks.
+        if !self.session.awaiting_response()
+            && self.session.queued() == 0
+            && !self.queue_provision_step(txn, now).await?
+        {
             self.queue_next_task(txn, now).await?;
         }
         Ok(outcome)
+    }
+
+    /// Queues the next provisioning RPC; false when provisioning has nothing (more) to do.
+    async fn queue_provision_step(
+        &mut self,
+        txn: &mut dyn Transaction,
+        now: Millis,
+    ) -> Result<bool, StoreError> {
+        let Some(run) = self.provision.as_mut() else {
+            return Ok(false);
+        };
+        match run.next(txn, now).await? {
+            Some((step, body)) => {
+                let token = self.token(Origin::Provision(step));
+                self.session.enqueue(token, body);
+                Ok(true)
+            }
+            None => Ok(false),
+        }
+    }
+
+    /// Records a provisioning fault on the device's provisioning record and in its faults.
+    async fn fail_provision(
+        &mut self,
+        txn: &mut dyn Transaction,
+        fault: CwmpFault,
+        now: Millis,
+        ids: IdSource,
+    ) -> Result<(), StoreError> {
+        tracing::warn!(device = %self.device, code = fault.code, fault = %fault.string, "provisioning faulted");
+        if let Some(run) = self.provision.as_mut() {
+            run.faulted(txn, fault.clone(), now).await?;
+        }
+        self.record_fault(txn, None, fault, 0, now, ids).await
     }
 
     async fn apply_inform(
@@ -166,6 +228,7 @@ impl DeviceSession {
             }
         }
         self.rechecked = true;
+        self.provision = ProvisionRun::start(txn, inform, &self.resources, self.retry, now).await?;
         if facts.diagnostics_complete {
             self.queue_diagnostics(txn, &facts).await?;
         }
@@ -273,6 +336,17 @@ impl DeviceSession {
                         })
                         .collect();
                     apply_updates(txn, &self.device, &updates, now).await?;
+                }
+                return Ok(());
+            }
+            Origin::Provision(step) => {
+                let Some(run) = self.provision.as_mut() else {
+                    return Ok(());
+                };
+                if let Err(message) = run.answered(txn, &step, body, now).await? {
+                    return self
+                        .fail_provision(txn, CwmpFault::with_text(8003, message), now, ids)
+                        .await;
                 }
                 return Ok(());
             }

@@ -15,6 +15,7 @@ use crate::connection_request::{ConnectionRequestConfig, ConnectionRequester};
 use crate::metrics::Metrics;
 use crate::sessions::SessionRegistry;
 use http_auth::server::{AcceptedSchemes, HttpAuthenticator};
+use provisioning::resources::ResourceSet;
 
 /// Milliseconds since the Unix epoch, now.
 pub fn now_millis() -> Millis {
@@ -49,6 +50,8 @@ pub struct Edge {
     pub authenticator: Option<HttpAuthenticator>,
     /// Sends connection requests.
     pub connection_requester: ConnectionRequester,
+    /// The devices, groups, profiles and tasks in force.
+    resources: std::sync::RwLock<Arc<ResourceSet>>,
     changed_tasks: broadcast::Sender<String>,
 }
 
@@ -76,8 +79,22 @@ impl Edge {
             metrics: Metrics::default(),
             authenticator,
             connection_requester,
+            resources: std::sync::RwLock::new(Arc::new(ResourceSet::default())),
             changed_tasks,
         })
+    }
+
+    /// The resources in force now.
+    pub fn resources(&self) -> Arc<ResourceSet> {
+        self.resources
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
+    }
+
+    /// Replaces the resources in force; sessions that start from now on use them.
+    pub fn set_resources(&self, resources: ResourceSet) {
+        *self.resources.write().unwrap_or_else(|p| p.into_inner()) = Arc::new(resources);
     }
 
     /// Tells API callers waiting on these tasks that the device changed them.

@@ -16,5 +16,6 @@ pub mod device_session;
 pub mod edge;
 pub mod metrics;
 pub mod nbi;
+pub mod provision_run;
 pub mod sessions;
 pub mod tls;

@@ -3,10 +3,12 @@
 
 pub mod device;
 pub mod parameter;
+pub mod provision;
 pub mod task;
 
 pub use device::{ConnectionRequestInfo, CwmpCredentials, DeviceId, DeviceRecord};
 pub use parameter::ParameterRecord;
+pub use provision::{PendingInstance, ProvisionRecord};
 pub use task::{FaultRecord, TaskRecord, TaskSpec, TaskStatus};
 
 /// Milliseconds since the Unix epoch; the clock is always passed in, never read here.

@@ -7,11 +7,13 @@
 //! - [`membership`]: which devices belong to which groups.
 //! - [`desired`]: a device's desired state from its groups' profiles and its own overrides.
 //! - [`plan`]: the next RPC that brings a device closer to its desired state.
+//! - [`resources`]: the devices, groups, profiles and tasks in force.
 
 pub mod desired;
 pub mod inform;
 pub mod membership;
 pub mod plan;
+pub mod resources;
 pub mod retry;
 pub mod task_plan;
 pub mod tree;

@@ -10,24 +10,11 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use acs_model::ParameterRecord;
-use cwmp::{ParameterValue, SetParameterAttribute, XsdType};
-use serde::{Deserialize, Serialize};
+use acs_model::{ParameterRecord, PendingInstance};
+use cwmp::{Body, ParameterValue, SetParameterAttribute, XsdType};
 
 use crate::desired::{DesiredObjects, DesiredState};
-
-/// An instance created by AddObject whose key value is not set yet; kept in the store so a
-/// retried apply never creates it twice.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct PendingInstance {
-    /// The object table.
-    pub table: String,
-    /// The key value the instance is for.
-    pub key_value: String,
-    /// The instance path, such as `Device.NAT.PortMapping.4.`.
-    pub instance: String,
-}
+use crate::tree::{names_updates, TreeUpdate};
 
 /// What to do next.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -105,6 +92,114 @@ pub fn next_step(
         return Step::SetNotifications(attributes);
     }
     Step::Converged
+}
+
+/// The command key and ParameterKey the ACS's provisioning RPCs carry.
+pub const PROVISION_KEY: &str = "kube-acs-provision";
+
+impl Step {
+    /// The RPC for this step (`None` for [`Step::Converged`]).
+    pub fn request(&self) -> Option<Body> {
+        let key = PROVISION_KEY.to_string();
+        Some(match self {
+            Step::Discover { path } => Body::GetParameterNames {
+                path: path.clone(),
+                next_level: false,
+            },
+            Step::Read { names } => Body::GetParameterValues {
+                names: names.clone(),
+            },
+            Step::AddInstance { table, .. } => Body::AddObject {
+                object_name: table.clone(),
+                parameter_key: key,
+            },
+            Step::DeleteInstance { instance } => Body::DeleteObject {
+                object_name: instance.clone(),
+                parameter_key: key,
+            },
+            Step::SetValues(values) => Body::SetParameterValues {
+                parameters: values.clone(),
+                parameter_key: key,
+            },
+            Step::SetNotifications(attributes) => Body::SetParameterAttributes(attributes.clone()),
+            Step::Converged => return None,
+        })
+    }
+
+    /// What the device's successful answer to this step changes: the stored tree, and the
+    /// instances created but not yet configured.
+    pub fn outcome(
+        &self,
+        answer: &Body,
+        pending: &mut Vec<PendingInstance>,
+    ) -> Result<Vec<TreeUpdate>, String> {
+        let updates = match (self, answer) {
+            (Step::Discover { path }, Body::GetParameterNamesResponse(names)) => {
+                names_updates(path, false, names)
+            }
+            (Step::Read { .. }, Body::GetParameterValuesResponse(values)) => values
+                .iter()
+                .map(|p| TreeUpdate::Value {
+                    path: p.name.clone(),
+                    value: p.value.clone(),
+                    xsd_type: p.xsd_type.clone(),
+                })
+                .collect(),
+            (
+                Step::AddInstance { table, key_value },
+                Body::AddObjectResponse {
+                    instance_number, ..
+                },
+            ) => {
+                let instance = format!("{table}{instance_number}.");
+                pending.push(PendingInstance {
+                    table: table.clone(),
+                    key_value: key_value.clone(),
+                    instance: instance.clone(),
+                });
+                vec![TreeUpdate::Exists {
+                    path: instance,
+                    writable: true,
+                }]
+            }
+            (Step::DeleteInstance { instance }, Body::DeleteObjectResponse { .. }) => {
+                pending.retain(|p| p.instance != *instance);
+                vec![TreeUpdate::DeleteSubtree {
+                    path: instance.clone(),
+                }]
+            }
+            (Step::SetValues(values), Body::SetParameterValuesResponse { .. }) => {
+                // Instances whose values are now set are configured.
+                pending.retain(|p| !values.iter().any(|v| v.name.starts_with(&p.instance)));
+                values
+                    .iter()
+                    .map(|p| TreeUpdate::Value {
+                        path: p.name.clone(),
+                        value: p.value.clone(),
+                        xsd_type: p.xsd_type.clone(),
+                    })
+                    .collect()
+            }
+            (Step::SetNotifications(attributes), Body::SetParameterAttributesResponse) => {
+                attributes
+                    .iter()
+                    .map(|a| TreeUpdate::Attributes {
+                        path: a.name.clone(),
+                        notification: Some(a.notification),
+                        access_list: None,
+                    })
+                    .collect()
+            }
+            (step, answer) => {
+                return Err(format!(
+                    "{:?} answered with {}",
+                    step.request().map(|b| cwmp::session::method_name(&b)),
+                    cwmp::session::method_name(answer)
+                ))
+            }
+        };
+        Ok(updates)
+    }
 }
 
 /// The step one object table needs, adding the values its instances need to `values`.

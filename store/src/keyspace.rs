@@ -9,6 +9,7 @@
 //! | `d/<device>/t/<task-id>`             | `TaskRecord`                |
 //! | `d/<device>/f/<fault-id>`            | `FaultRecord`               |
 //! | `d/<device>/cwmp-credentials`        | `CwmpCredentials` (may exist before the device's first contact) |
+//! | `d/<device>/provision`               | `ProvisionRecord`: provisioning progress |
 //! | `dev/<device>`                       | empty: the device list      |
 //! | `task/<task-id>`                     | device id (plain text)      |
 //! | `fault/<fault-id>`                   | device id (plain text)      |
@@ -79,6 +80,11 @@ pub fn device_prefix(device: &DeviceId) -> Vec<u8> {
 /// `d/<device>/info`: the device record.
 pub fn device_info(device: &DeviceId) -> Vec<u8> {
     format!("{DEVICES}{device}/info").into_bytes()
+}
+
+/// `d/<device>/provision`: the device's provisioning progress.
+pub fn provision(device: &DeviceId) -> Vec<u8> {
+    format!("{DEVICES}{device}/provision").into_bytes()
 }
 
 /// `d/<device>/cwmp-credentials`: the device's own CWMP credentials.

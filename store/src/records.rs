@@ -24,7 +24,8 @@
 //! device exists.
 
 use acs_model::{
-    CwmpCredentials, DeviceId, DeviceRecord, FaultRecord, ParameterRecord, TaskRecord,
+    CwmpCredentials, DeviceId, DeviceRecord, FaultRecord, ParameterRecord, ProvisionRecord,
+    TaskRecord,
 };
 use serde::de::DeserializeOwned;
 use serde::Serialize;
@@ -132,6 +133,22 @@ pub async fn put_device(txn: &mut dyn Transaction, record: &DeviceRecord) -> Res
         txn.put(ks::device_index(id), Vec::new()).await?;
     }
     txn.put(ks::device_info(id), encode(record)?).await
+}
+
+/// The device's provisioning progress (empty for a device never provisioned).
+pub async fn get_provision(txn: &mut dyn Transaction, id: &DeviceId) -> Result<ProvisionRecord> {
+    check_device(id)?;
+    Ok(get_json(txn, &ks::provision(id)).await?.unwrap_or_default())
+}
+
+/// Stores the device's provisioning progress.
+pub async fn put_provision(
+    txn: &mut dyn Transaction,
+    id: &DeviceId,
+    record: &ProvisionRecord,
+) -> Result<()> {
+    check_device(id)?;
+    txn.put(ks::provision(id), encode(record)?).await
 }
 
 /// The device's own CWMP credentials, if it has any.

@@ -1,0 +1,169 @@
+//! Provisioning within one session: the pure planner's steps, with the device's tree and
+//! progress record loaded from and saved to the store.
+
+use std::collections::BTreeMap;
+
+use acs_model::{DeviceId, Millis, ParameterRecord, ProvisionRecord};
+use acs_store::{records, StoreError, Transaction};
+use cwmp::{Body, CwmpFault, EventCode, Inform};
+use provisioning::desired::DesiredState;
+use provisioning::inform::data_model_root;
+use provisioning::plan::{next_step, Step};
+use provisioning::resources::ResourceSet;
+use provisioning::retry::RetryPolicy;
+
+use crate::device_session::apply_updates;
+
+/// Most provisioning RPCs in one session (a guard against a device that never converges).
+const MAX_STEPS: u32 = 64;
+
+/// Provisioning of one device in one session.
+#[derive(Clone)]
+pub struct ProvisionRun {
+    device: DeviceId,
+    desired: DesiredState,
+    tree: BTreeMap<String, ParameterRecord>,
+    record: ProvisionRecord,
+    steps: u32,
+    finished: bool,
+    retry: RetryPolicy,
+}
+
+impl ProvisionRun {
+    /// Starts provisioning at the device's Inform when something applies to it and it is not
+    /// waiting out a retry delay (a changed desired state retries at once).
+    pub async fn start(
+        txn: &mut dyn Transaction,
+        inform: &Inform,
+        resources: &ResourceSet,
+        retry: RetryPolicy,
+        now: Millis,
+    ) -> Result<Option<ProvisionRun>, StoreError> {
+        if !resources.provisions_anything() {
+            return Ok(None);
+        }
+        let identity = &inform.device_id;
+        let device = &DeviceId::from_identity(identity);
+        let root = data_model_root(inform);
+        let bootstrap = inform.events.iter().any(|e| e.code == EventCode::Bootstrap);
+        let mut record = records::get_provision(txn, device).await?;
+        if bootstrap {
+            // The device was reset: nothing it had is pending any more.
+            record.pending_instances.clear();
+        }
+        let tree: BTreeMap<String, ParameterRecord> = records::scan_parameters(txn, device, "")
+            .await?
+            .into_iter()
+            .collect();
+        let facts = resources.facts(identity, &tree);
+        let (desired, errors) = resources.desired(identity, &facts, root);
+        for error in errors {
+            tracing::warn!(%device, profile = %error.profile, error = %error.message, "profile not applicable");
+        }
+        let changed = record.applied != desired.profiles;
+        if !changed && (record.gave_up || record.not_before > now) {
+            return Ok(None);
+        }
+        if changed {
+            record.gave_up = false;
+            record.attempts = 0;
+        }
+        Ok(Some(ProvisionRun {
+            device: device.clone(),
+            desired,
+            tree,
+            record,
+            steps: 0,
+            finished: false,
+            retry,
+        }))
+    }
+
+    /// The next step and its RPC, or `None` when the device has converged (recorded) or this
+    /// session's provisioning is over.
+    pub async fn next(
+        &mut self,
+        txn: &mut dyn Transaction,
+        now: Millis,
+    ) -> Result<Option<(Step, Body)>, StoreError> {
+        if self.finished {
+            return Ok(None);
+        }
+        if self.steps >= MAX_STEPS {
+            tracing::warn!(device = %self.device, steps = self.steps, "provisioning did not converge in one session");
+            self.finished = true;
+            return Ok(None);
+        }
+        let step = next_step(&self.desired, &self.tree, &self.record.pending_instances);
+        match step.request() {
+            Some(body) => {
+                self.steps += 1;
+                Ok(Some((step, body)))
+            }
+            None => {
+                self.finished = true;
+                let record = &mut self.record;
+                record.converged = true;
+                record.attempts = 0;
+                record.fault = None;
+                record.gave_up = false;
+                record.not_before = 0;
+                record.applied = self.desired.profiles.clone();
+                record.updated = now;
+                records::put_provision(txn, &self.device, record).await?;
+                Ok(None)
+            }
+        }
+    }
+
+    /// Stores what a successful answer changed. `Ok(Err(..))` is an answer that does not fit
+    /// the step (to be recorded as a fault).
+    pub async fn answered(
+        &mut self,
+        txn: &mut dyn Transaction,
+        step: &Step,
+        answer: &Body,
+        now: Millis,
+    ) -> Result<Result<(), String>, StoreError> {
+        let updates = match step.outcome(answer, &mut self.record.pending_instances) {
+            Ok(updates) => updates,
+            Err(message) => return Ok(Err(message)),
+        };
+        apply_updates(txn, &self.device, &updates, now).await?;
+        self.tree = records::scan_parameters(txn, &self.device, "")
+            .await?
+            .into_iter()
+            .collect();
+        self.record.updated = now;
+        records::put_provision(txn, &self.device, &self.record).await?;
+        Ok(Ok(()))
+    }
+
+    /// Records a fault: provisioning stops for this session and is retried in a later one
+    /// with backoff, until the retry limit.
+    pub async fn faulted(
+        &mut self,
+        txn: &mut dyn Transaction,
+        fault: CwmpFault,
+        now: Millis,
+    ) -> Result<(), StoreError> {
+        self.finished = true;
+        let record = &mut self.record;
+        record.attempts += 1;
+        record.converged = false;
+        record.fault = Some(fault);
+        record.updated = now;
+        if record.attempts >= self.retry.max_attempts {
+            record.gave_up = true;
+            tracing::warn!(device = %self.device, attempts = record.attempts, "provisioning gave up");
+        } else {
+            record.not_before = now + self.retry.delay_after(record.attempts);
+        }
+        records::put_provision(txn, &self.device, record).await
+    }
+
+    /// Stops provisioning for this session without a fault (the CPE left a request unanswered).
+    pub fn stop(&mut self) {
+        self.finished = true;
+    }
+}
