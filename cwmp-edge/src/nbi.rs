@@ -55,6 +55,7 @@ pub fn router(edge: Arc<Edge>) -> Router {
             get(list_device_tasks).post(queue_task),
         )
         .route("/api/v1/devices/{id}/faults", get(list_device_faults))
+        .route("/api/v1/devices/{id}/provisioning", get(get_provisioning))
         .route("/api/v1/tasks", get(list_tasks))
         .route("/api/v1/tasks/{id}", get(get_task).delete(delete_task))
         .route("/api/v1/tasks/{id}/retry", post(retry_task))
@@ -504,6 +505,20 @@ fn validate_task(spec: &TaskSpec) -> ApiResult<()> {
         TaskSpec::Reboot | TaskSpec::FactoryReset | TaskSpec::ScheduleInform { .. } => {}
     }
     Ok(())
+}
+
+async fn get_provisioning(
+    State(edge): Shared,
+    Path(id): Path<String>,
+) -> ApiResult<Json<acs_model::ProvisionRecord>> {
+    let id = DeviceId(id);
+    let mut txn = edge.store.begin().await?;
+    if records::get_device(txn.as_mut(), &id).await?.is_none() {
+        return Err(ApiError::not_found("device", id.as_str()));
+    }
+    let record = records::get_provision(txn.as_mut(), &id).await?;
+    txn.rollback().await?;
+    Ok(Json(record))
 }
 
 async fn list_device_tasks(

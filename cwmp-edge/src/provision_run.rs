@@ -60,13 +60,15 @@ impl ProvisionRun {
         for error in errors {
             tracing::warn!(%device, profile = %error.profile, error = %error.message, "profile not applicable");
         }
-        let changed = record.applied != desired.profiles;
+        let changed = record.target != desired.profiles;
         if !changed && (record.gave_up || record.not_before > now) {
             return Ok(None);
         }
         if changed {
             record.gave_up = false;
             record.attempts = 0;
+            record.not_before = 0;
+            record.target = desired.profiles.clone();
         }
         Ok(Some(ProvisionRun {
             device: device.clone(),

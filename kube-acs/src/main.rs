@@ -1,6 +1,7 @@
 //! `kube-acs`: the TR-069 Auto-Configuration Server. `standalone` runs the whole ACS in one
 //! process with an embedded store; `operator` and `edge` (cluster mode) come next.
 
+mod resource_dir;
 mod standalone;
 
 use clap::{Parser, Subcommand};

@@ -31,6 +31,10 @@ pub struct StandaloneArgs {
     /// Address of the file server (firmware and configuration files for Download).
     #[arg(long, env = "KUBE_ACS_FILES_LISTEN", default_value = "0.0.0.0:7567")]
     pub files_listen: SocketAddr,
+    /// Directory of kubeacs.io resources (Device, DeviceGroup, ConfigProfile, DeviceTask YAML),
+    /// watched for changes.
+    #[arg(long, env = "KUBE_ACS_RESOURCES")]
+    pub resources: Option<PathBuf>,
     /// Directory the file server serves (default: `<data-dir>/files`).
     #[arg(long, env = "KUBE_ACS_FILES_DIR")]
     pub files_dir: Option<PathBuf>,
@@ -140,6 +144,9 @@ pub async fn run(args: StandaloneArgs) -> anyhow::Result<()> {
     let store = EmbeddedStore::open(&args.data_dir)
         .with_context(|| format!("opening the store in {}", args.data_dir.display()))?;
     let edge = Edge::new(Arc::new(store), edge_config(&args));
+    if let Some(dir) = &args.resources {
+        watch_resources(edge.clone(), dir).await?;
+    }
     let tls = match (&args.tls_cert, &args.tls_key) {
         (Some(cert), Some(key)) => Some(tokio_rustls::TlsAcceptor::from(
             cwmp_edge::tls::load_server_config(cert, key).context("loading the TLS certificate")?,
@@ -200,6 +207,47 @@ pub async fn run(args: StandaloneArgs) -> anyhow::Result<()> {
     }
     drop(edge);
     tracing::info!("stopped");
+    Ok(())
+}
+
+/// How often the resources directory is checked for changes.
+const RESOURCE_POLL: Duration = Duration::from_secs(2);
+
+/// Loads the resources directory now (an unreadable directory is an error) and reloads it
+/// whenever a file changes.
+async fn watch_resources(edge: Arc<Edge>, dir: &std::path::Path) -> anyhow::Result<()> {
+    let mut resources = crate::resource_dir::ResourceDir::new(dir);
+    let reload = move |resources: &mut crate::resource_dir::ResourceDir| -> std::io::Result<()> {
+        if let Some((set, errors)) = resources.reload_if_changed()? {
+            for error in &errors {
+                tracing::warn!(%error, "resource refused");
+            }
+            for (group, reason) in set.invalid_groups() {
+                tracing::warn!(group = %group, reason = %reason.0, "group cannot be used");
+            }
+            tracing::info!(
+                devices = set.devices().len(),
+                groups = set.groups().len(),
+                profiles = set.profiles().len(),
+                tasks = set.tasks().len(),
+                refused = errors.len(),
+                "resources loaded"
+            );
+            edge.set_resources(set);
+        }
+        Ok(())
+    };
+    reload(&mut resources).with_context(|| format!("reading resources from {}", dir.display()))?;
+    let dir = dir.to_path_buf();
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(RESOURCE_POLL);
+        loop {
+            tick.tick().await;
+            if let Err(error) = reload(&mut resources) {
+                tracing::warn!(dir = %dir.display(), %error, "cannot read the resources directory");
+            }
+        }
+    });
     Ok(())
 }
 

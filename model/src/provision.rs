@@ -27,6 +27,10 @@ pub struct ProvisionRecord {
     /// Profiles (name, generation) the device matched when it last converged.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub applied: Vec<(String, i64)>,
+    /// Profiles (name, generation) the current apply works toward; attempts count against
+    /// these, and start again when they change.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub target: Vec<(String, i64)>,
     /// Whether the device matched its desired state at the end of its last session.
     #[serde(default)]
     pub converged: bool,

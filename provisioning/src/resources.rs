@@ -103,13 +103,42 @@ impl ResourceSet {
     }
 
     /// The facts of a CPE: its Device resource's labels and customer fields (when there is
-    /// one) and the values in its stored tree.
+    /// one), the values in its stored tree, and its identity as the `DeviceInfo` parameters
+    /// (`ManufacturerOUI`, `ProductClass`, `SerialNumber`, `Manufacturer`) where the tree
+    /// lacks them, so groups can match a device on its very first Inform.
     pub fn facts<'t>(
         &self,
         identity: &DeviceIdStruct,
         tree: impl IntoIterator<Item = (&'t String, &'t ParameterRecord)>,
     ) -> DeviceFacts {
         let resource = self.device_for(identity);
+        let mut parameters: BTreeMap<String, String> = tree
+            .into_iter()
+            .filter_map(|(path, record)| {
+                record
+                    .value
+                    .as_ref()
+                    .map(|(v, _)| (path.clone(), v.clone()))
+            })
+            .collect();
+        let root = if parameters
+            .keys()
+            .any(|p| p.starts_with("InternetGatewayDevice."))
+        {
+            "InternetGatewayDevice."
+        } else {
+            "Device."
+        };
+        for (name, value) in [
+            ("ManufacturerOUI", &identity.oui),
+            ("ProductClass", &identity.product_class),
+            ("SerialNumber", &identity.serial_number),
+            ("Manufacturer", &identity.manufacturer),
+        ] {
+            parameters
+                .entry(format!("{root}DeviceInfo.{name}"))
+                .or_insert_with(|| value.clone());
+        }
         DeviceFacts {
             name: resource
                 .and_then(|d| d.metadata.name.clone())
@@ -125,15 +154,7 @@ impl ResourceSet {
             customer: resource
                 .map(|d| d.spec.customer.clone())
                 .unwrap_or_default(),
-            parameters: tree
-                .into_iter()
-                .filter_map(|(path, record)| {
-                    record
-                        .value
-                        .as_ref()
-                        .map(|(v, _)| (path.clone(), v.clone()))
-                })
-                .collect(),
+            parameters,
         }
     }
 

@@ -258,6 +258,12 @@ impl Cpe {
         );
         add("Device.ManagementServer.URL", acs, XsdType::String, true);
         add(
+            "Device.ManagementServer.PeriodicInformEnable",
+            "true",
+            XsdType::Boolean,
+            true,
+        );
+        add(
             "Device.ManagementServer.PeriodicInformInterval",
             "300",
             XsdType::UnsignedInt,
@@ -327,9 +333,19 @@ impl Cpe {
         }
     }
 
+    /// The same device with another product class (another model).
+    pub fn with_product_class(mut self, product_class: &str) -> Cpe {
+        self.identity.product_class = product_class.to_string();
+        if let Some(p) = self.parameters.get_mut("Device.DeviceInfo.ProductClass") {
+            p.value = product_class.to_string();
+        }
+        self
+    }
+
     /// The id the ACS derives for this device.
     pub fn device_id(&self) -> String {
-        format!("00D09E-HomeGW-{}", self.identity.serial_number)
+        let id = &self.identity;
+        format!("{}-{}-{}", id.oui, id.product_class, id.serial_number)
     }
 
     fn envelope(&mut self, body: Body, id: Option<String>) -> Envelope {

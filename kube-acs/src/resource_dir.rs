@@ -1,0 +1,446 @@
+//! Standalone mode's resources: the same `kubeacs.io/v1alpha1` YAML as in a cluster, read from a
+//! directory and watched for changes.
+//!
+//! Every `*.yaml` / `*.yml` file (any depth, may hold several documents) is read. A document
+//! that is not valid YAML, is not a kube-acs resource, or breaks the schema or a CEL rule is
+//! refused with a message naming the file, the document and the field; the resource keeps its
+//! previous valid version (a file that cannot be parsed at all keeps everything it held), so a
+//! bad edit changes nothing. `metadata.generation` counts spec changes, as the API server does.
+
+use std::collections::{BTreeMap, HashMap};
+use std::path::{Path, PathBuf};
+use std::time::SystemTime;
+
+use crds::{ConfigProfile, Device, DeviceGroup, DeviceTask};
+use kube::CustomResourceExt;
+use provisioning::resources::ResourceSet;
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
+
+/// A resource's kind and name.
+type Key = (&'static str, String);
+
+/// Valid resources by key, with the file each came from.
+type Resources = BTreeMap<Key, (PathBuf, Loaded)>;
+
+/// A document refused, with its resource's key when known (so its previous version stays).
+struct Refusal {
+    key: Option<Key>,
+    message: String,
+}
+
+/// One resource as loaded, of any kind.
+#[derive(Clone, Debug)]
+enum Loaded {
+    Device(Box<Device>),
+    Group(Box<DeviceGroup>),
+    Profile(Box<ConfigProfile>),
+    Task(Box<DeviceTask>),
+}
+
+/// Why a document was refused.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ResourceError {
+    /// The file.
+    pub file: PathBuf,
+    /// The document's position in the file (1-based).
+    pub document: usize,
+    /// What is wrong, naming the field where known.
+    pub message: String,
+}
+
+impl std::fmt::Display for ResourceError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "{} (document {}): {}",
+            self.file.display(),
+            self.document,
+            self.message
+        )
+    }
+}
+
+/// A directory of resources and what was last loaded from it.
+pub struct ResourceDir {
+    root: PathBuf,
+    fingerprint: Vec<(PathBuf, u64, Option<SystemTime>)>,
+    /// Valid resources by (kind, name), with the file they came from.
+    current: Resources,
+    /// Spec hash and generation by (kind, name).
+    generations: HashMap<Key, (u64, i64)>,
+}
+
+impl ResourceDir {
+    /// A directory not read yet.
+    pub fn new(root: &Path) -> ResourceDir {
+        ResourceDir {
+            root: root.to_path_buf(),
+            fingerprint: Vec::new(),
+            current: BTreeMap::new(),
+            generations: HashMap::new(),
+        }
+    }
+
+    /// Reads the directory if anything in it changed since the last call; returns the new
+    /// resource set and the documents refused, or `None` when nothing changed.
+    pub fn reload_if_changed(
+        &mut self,
+    ) -> std::io::Result<Option<(ResourceSet, Vec<ResourceError>)>> {
+        let files = yaml_files(&self.root)?;
+        let fingerprint: Vec<_> = files
+            .iter()
+            .map(|path| {
+                let meta = std::fs::metadata(path).ok();
+                (
+                    path.clone(),
+                    meta.as_ref().map_or(0, |m| m.len()),
+                    meta.and_then(|m| m.modified().ok()),
+                )
+            })
+            .collect();
+        if fingerprint == self.fingerprint && !self.fingerprint.is_empty() {
+            return Ok(None);
+        }
+        self.fingerprint = fingerprint;
+        let mut errors = Vec::new();
+        let mut next = Resources::new();
+        for file in &files {
+            let text = match std::fs::read_to_string(file) {
+                Ok(text) => text,
+                Err(error) => {
+                    errors.push(ResourceError {
+                        file: file.clone(),
+                        document: 0,
+                        message: error.to_string(),
+                    });
+                    self.keep_file(file, &mut next);
+                    continue;
+                }
+            };
+            let documents = match split_documents(&text) {
+                Ok(documents) => documents,
+                Err(message) => {
+                    errors.push(ResourceError {
+                        file: file.clone(),
+                        document: 0,
+                        message,
+                    });
+                    self.keep_file(file, &mut next);
+                    continue;
+                }
+            };
+            for (index, document) in documents.into_iter().enumerate() {
+                match parse(document) {
+                    Ok(None) => {}
+                    Ok(Some((key, loaded))) => {
+                        if let Some((other, _)) = next.get(&key) {
+                            errors.push(ResourceError {
+                                file: file.clone(),
+                                document: index + 1,
+                                message: format!(
+                                    "{}/{} is also defined in {}",
+                                    key.0,
+                                    key.1,
+                                    other.display()
+                                ),
+                            });
+                            continue;
+                        }
+                        next.insert(key, (file.clone(), loaded));
+                    }
+                    Err(Refusal { key, message }) => {
+                        errors.push(ResourceError {
+                            file: file.clone(),
+                            document: index + 1,
+                            message,
+                        });
+                        // The previous valid version stays in force.
+                        if let Some(key) = key {
+                            if let Some(previous) = self.current.get(&key) {
+                                next.insert(key, previous.clone());
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        for ((kind, name), (_, loaded)) in next.iter_mut() {
+            let hash = spec_hash(loaded);
+            let entry = self
+                .generations
+                .entry((kind, name.clone()))
+                .or_insert((hash, 1));
+            if entry.0 != hash {
+                *entry = (hash, entry.1 + 1);
+            }
+            set_generation(loaded, entry.1);
+        }
+        self.current = next;
+        Ok(Some((self.resource_set(), errors)))
+    }
+
+    fn keep_file(
+        &self,
+        file: &Path,
+        next: &mut BTreeMap<(&'static str, String), (PathBuf, Loaded)>,
+    ) {
+        for (key, value) in self.current.iter().filter(|(_, (f, _))| f == file) {
+            next.insert(key.clone(), value.clone());
+        }
+    }
+
+    fn resource_set(&self) -> ResourceSet {
+        let (mut devices, mut groups, mut profiles, mut tasks) =
+            (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+        for (_, loaded) in self.current.values() {
+            match loaded.clone() {
+                Loaded::Device(d) => devices.push(*d),
+                Loaded::Group(g) => groups.push(*g),
+                Loaded::Profile(p) => profiles.push(*p),
+                Loaded::Task(t) => tasks.push(*t),
+            }
+        }
+        ResourceSet::new(devices, groups, profiles, tasks)
+    }
+}
+
+fn yaml_files(root: &Path) -> std::io::Result<Vec<PathBuf>> {
+    let mut files = Vec::new();
+    let mut dirs = vec![root.to_path_buf()];
+    while let Some(dir) = dirs.pop() {
+        for entry in std::fs::read_dir(&dir)? {
+            let path = entry?.path();
+            if path.is_dir() {
+                dirs.push(path);
+            } else if path.extension().is_some_and(|e| e == "yaml" || e == "yml") {
+                files.push(path);
+            }
+        }
+    }
+    files.sort();
+    Ok(files)
+}
+
+/// The documents of a YAML stream, as values.
+fn split_documents(text: &str) -> Result<Vec<serde_yaml::Value>, String> {
+    serde_yaml::Deserializer::from_str(text)
+        .map(|document| {
+            serde_yaml::Value::deserialize(document).map_err(|e| format!("invalid YAML: {e}"))
+        })
+        .collect()
+}
+
+/// One document as a resource; `Ok(None)` for an empty document. Errors carry the resource's
+/// key when it is known, so its previous version can stay.
+fn parse(document: serde_yaml::Value) -> Result<Option<(Key, Loaded)>, Refusal> {
+    if document.is_null() {
+        return Ok(None);
+    }
+    let text = |field: &str| {
+        document
+            .get(field)
+            .and_then(|v| v.as_str())
+            .unwrap_or_default()
+            .to_string()
+    };
+    let (api_version, kind) = (text("apiVersion"), text("kind"));
+    let name = document
+        .get("metadata")
+        .and_then(|m| m.get("name"))
+        .and_then(|n| n.as_str())
+        .unwrap_or_default()
+        .to_string();
+    if api_version != "kubeacs.io/v1alpha1" {
+        return Err(Refusal {
+            key: None,
+            message: format!("apiVersion {api_version:?}: expected kubeacs.io/v1alpha1"),
+        });
+    }
+    let kind: &'static str = match kind.as_str() {
+        "Device" => "Device",
+        "DeviceGroup" => "DeviceGroup",
+        "ConfigProfile" => "ConfigProfile",
+        "DeviceTask" => "DeviceTask",
+        other => {
+            return Err(Refusal {
+                key: None,
+                message: format!("kind {other:?} is not a kube-acs resource"),
+            })
+        }
+    };
+    if name.is_empty() {
+        return Err(Refusal {
+            key: None,
+            message: format!("{kind}: metadata.name is required"),
+        });
+    }
+    let key = (kind, name.clone());
+    let fail = |message: String| {
+        Err(Refusal {
+            key: Some(key.clone()),
+            message: format!("{kind}/{name}: {message}"),
+        })
+    };
+    let loaded = match kind {
+        "Device" => typed::<Device>(document).map(|d| Loaded::Device(Box::new(d))),
+        "DeviceGroup" => typed::<DeviceGroup>(document).map(|g| Loaded::Group(Box::new(g))),
+        "ConfigProfile" => typed::<ConfigProfile>(document).map(|p| Loaded::Profile(Box::new(p))),
+        _ => typed::<DeviceTask>(document).map(|t| Loaded::Task(Box::new(t))),
+    };
+    match loaded {
+        Ok(loaded) => Ok(Some((key, loaded))),
+        Err(message) => fail(message),
+    }
+}
+
+/// Deserializes a document (naming the field on error) and checks its CEL rules.
+fn typed<K>(document: serde_yaml::Value) -> Result<K, String>
+where
+    K: DeserializeOwned + Serialize + CustomResourceExt,
+{
+    let resource: K = serde_path_to_error::deserialize(document).map_err(|e| {
+        let path = e.path().to_string();
+        format!("{path}: {}", e.into_inner())
+    })?;
+    kube::core::cel::validate_cel(&resource).map_err(|e| e.to_string())?;
+    Ok(resource)
+}
+
+fn spec_hash(loaded: &Loaded) -> u64 {
+    use std::hash::{Hash, Hasher};
+    let spec = match loaded {
+        Loaded::Device(d) => serde_json::to_string(&d.spec),
+        Loaded::Group(g) => serde_json::to_string(&g.spec),
+        Loaded::Profile(p) => serde_json::to_string(&p.spec),
+        Loaded::Task(t) => serde_json::to_string(&t.spec),
+    }
+    .unwrap_or_default();
+    let mut hasher = std::collections::hash_map::DefaultHasher::new();
+    spec.hash(&mut hasher);
+    hasher.finish()
+}
+
+fn set_generation(loaded: &mut Loaded, generation: i64) {
+    let metadata = match loaded {
+        Loaded::Device(d) => &mut d.metadata,
+        Loaded::Group(g) => &mut g.metadata,
+        Loaded::Profile(p) => &mut p.metadata,
+        Loaded::Task(t) => &mut t.metadata,
+    };
+    metadata.generation = Some(generation);
+    if metadata.namespace.is_none() {
+        metadata.namespace = Some("default".to_string());
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn write(dir: &Path, name: &str, text: &str) {
+        std::fs::write(dir.join(name), text).unwrap();
+        // Distinct sizes or times make the change visible to the fingerprint.
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+
+    const GROUP: &str = "apiVersion: kubeacs.io/v1alpha1\nkind: DeviceGroup\nmetadata: {name: lab}\nspec:\n  selector: {matchLabels: {site: lab}}\n";
+    const PROFILE: &str = "apiVersion: kubeacs.io/v1alpha1\nkind: ConfigProfile\nmetadata: {name: wifi}\nspec:\n  groups: [lab]\n  parameters:\n  - {name: Device.WiFi.SSID.1.SSID, value: lab}\n";
+
+    #[test]
+    fn loads_documents_and_counts_generations() {
+        let dir = tempfile::tempdir().unwrap();
+        write(dir.path(), "lab.yaml", &format!("{GROUP}---\n{PROFILE}"));
+        let mut resources = ResourceDir::new(dir.path());
+        let (set, errors) = resources.reload_if_changed().unwrap().unwrap();
+        assert!(errors.is_empty(), "{errors:?}");
+        assert_eq!(set.groups().len(), 1);
+        assert_eq!(set.profiles()[0].metadata.generation, Some(1));
+        assert!(
+            resources.reload_if_changed().unwrap().is_none(),
+            "unchanged"
+        );
+
+        write(
+            dir.path(),
+            "lab.yaml",
+            &format!(
+                "{GROUP}---\n{}",
+                PROFILE.replace("value: lab", "value: lab2")
+            ),
+        );
+        let (set, _) = resources.reload_if_changed().unwrap().unwrap();
+        assert_eq!(
+            set.profiles()[0].metadata.generation,
+            Some(2),
+            "spec changed"
+        );
+    }
+
+    #[test]
+    fn invalid_documents_are_refused_by_file_and_field_and_change_nothing() {
+        let dir = tempfile::tempdir().unwrap();
+        write(dir.path(), "lab.yaml", &format!("{GROUP}---\n{PROFILE}"));
+        let mut resources = ResourceDir::new(dir.path());
+        resources.reload_if_changed().unwrap();
+
+        // A bad edit of the profile: wrong type in a field.
+        write(
+            dir.path(),
+            "lab.yaml",
+            &format!(
+                "{GROUP}---\n{}",
+                PROFILE.replace("groups: [lab]", "groups: lab")
+            ),
+        );
+        let (set, errors) = resources.reload_if_changed().unwrap().unwrap();
+        assert_eq!(errors.len(), 1);
+        let message = errors[0].to_string();
+        assert!(message.contains("lab.yaml (document 2)"), "{message}");
+        assert!(
+            message.contains("ConfigProfile/wifi") && message.contains("spec.groups"),
+            "{message}"
+        );
+        assert_eq!(
+            set.profiles()[0].spec.groups,
+            ["lab"],
+            "the previous version stays"
+        );
+
+        // A CEL rule broken.
+        write(
+            dir.path(),
+            "lab.yaml",
+            &format!(
+                "{GROUP}---\n{}",
+                PROFILE.replace("name: Device.WiFi.SSID.1.SSID", "name: WiFi.SSID.")
+            ),
+        );
+        let (set, errors) = resources.reload_if_changed().unwrap().unwrap();
+        assert!(
+            errors[0].message.contains("must start with Device."),
+            "{errors:?}"
+        );
+        assert_eq!(set.profiles().len(), 1);
+
+        // Not YAML at all: everything the file held stays.
+        write(dir.path(), "lab.yaml", "kind: [unclosed\n");
+        let (set, errors) = resources.reload_if_changed().unwrap().unwrap();
+        assert!(errors[0].message.contains("invalid YAML"), "{errors:?}");
+        assert_eq!((set.groups().len(), set.profiles().len()), (1, 1));
+
+        // Not ours.
+        write(
+            dir.path(),
+            "other.yaml",
+            "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: x}\n",
+        );
+        let (_, errors) = resources.reload_if_changed().unwrap().unwrap();
+        assert!(
+            errors
+                .iter()
+                .any(|e| e.message.contains("expected kubeacs.io/v1alpha1")),
+            "{errors:?}"
+        );
+    }
+}

@@ -1,0 +1,349 @@
+//! Declarative provisioning in standalone mode: resources read from a directory, devices
+//! converging to their groups' profiles in their first session (zero-touch), re-provisioning
+//! when membership changes, precedence of overlapping profiles, faults retried and reported,
+//! and invalid resources refused without changing anything.
+
+mod common;
+
+use std::path::Path;
+use std::time::Duration;
+
+use common::{Acs, Cpe};
+use cwmp::{Body, EventCode};
+use serde_json::Value;
+
+const GROUPS: &str = r#"
+apiVersion: kubeacs.io/v1alpha1
+kind: DeviceGroup
+metadata: {name: gateways}
+spec:
+  parameters:
+  - {name: DeviceInfo.ProductClass, operator: Equals, value: HomeGW}
+---
+apiVersion: kubeacs.io/v1alpha1
+kind: DeviceGroup
+metadata: {name: onts}
+spec:
+  parameters:
+  - {name: DeviceInfo.ProductClass, operator: Equals, value: ONT}
+---
+apiVersion: kubeacs.io/v1alpha1
+kind: DeviceGroup
+metadata: {name: extenders}
+spec:
+  parameters:
+  - {name: DeviceInfo.ProductClass, operator: Equals, value: Extender}
+---
+apiVersion: kubeacs.io/v1alpha1
+kind: DeviceGroup
+metadata: {name: new-firmware}
+spec:
+  parent: gateways
+  parameters:
+  - {name: DeviceInfo.SoftwareVersion, operator: VersionAtLeast, value: 2.0.0}
+"#;
+
+const PROFILES: &str = r#"
+apiVersion: kubeacs.io/v1alpha1
+kind: ConfigProfile
+metadata: {name: gateway-defaults}
+spec:
+  groups: [gateways]
+  priority: 0
+  periodicInformInterval: 600
+  parameters:
+  - {name: Device.WiFi.SSID.1.SSID, value: default}
+  - {name: Device.WiFi.SSID.1.Enable, value: "true", type: "xsd:boolean"}
+  objects:
+  - path: Device.IP.Interface.
+    key: Alias
+    instances:
+    - {Alias: wan}
+    - {Alias: iptv, Enable: "true"}
+---
+apiVersion: kubeacs.io/v1alpha1
+kind: ConfigProfile
+metadata: {name: gateway-wifi}
+spec:
+  groups: [gateways]
+  priority: 10
+  parameters:
+  - {name: Device.WiFi.SSID.1.SSID, value: "home-{{ serialNumber }}"}
+---
+apiVersion: kubeacs.io/v1alpha1
+kind: ConfigProfile
+metadata: {name: ont}
+spec:
+  groups: [onts]
+  periodicInformInterval: 900
+---
+apiVersion: kubeacs.io/v1alpha1
+kind: ConfigProfile
+metadata: {name: extender}
+spec:
+  groups: [extenders]
+  parameters:
+  - {name: Device.WiFi.SSID.1.SSID, value: "ext-{{ DeviceInfo.SerialNumber }}"}
+---
+apiVersion: kubeacs.io/v1alpha1
+kind: ConfigProfile
+metadata: {name: new-firmware}
+spec:
+  groups: [new-firmware]
+  priority: 20
+  parameters:
+  - {name: Device.WiFi.SSID.1.SSID, value: upgraded}
+"#;
+
+fn write(dir: &Path, name: &str, text: &str) {
+    std::fs::write(dir.join(name), text).unwrap();
+}
+
+async fn start(resources: &Path, data: &Path, extra: &[&str]) -> Acs {
+    let mut args = vec![
+        "--resources",
+        resources.to_str().unwrap(),
+        "--task-retry-delay",
+        "0",
+    ];
+    args.extend_from_slice(extra);
+    Acs::start(data, &args).await
+}
+
+/// Waits until the server logged `text` (the resources are polled every 2 s).
+async fn wait_for_log(acs: &Acs, text: &str, times: usize) {
+    for _ in 0..100 {
+        if acs.log().matches(text).count() >= times {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("{text:?} not logged {times} times:\n{}", acs.log());
+}
+
+#[tokio::test]
+async fn zero_touch_provisioning_of_three_models_with_precedence() {
+    let dir = tempfile::tempdir().unwrap();
+    let resources = dir.path().join("resources");
+    std::fs::create_dir(&resources).unwrap();
+    write(&resources, "groups.yaml", GROUPS);
+    write(&resources, "profiles.yaml", PROFILES);
+    let acs = start(&resources, &dir.path().join("data"), &[]).await;
+
+    let mut fleet = Vec::new();
+    for n in 0..200 {
+        let model = match n % 5 {
+            0 | 1 => "HomeGW",
+            2 | 3 => "ONT",
+            _ => "Extender",
+        };
+        let url = acs.cwmp.clone();
+        fleet.push(tokio::spawn(async move {
+            let mut cpe = Cpe::new(&url, &format!("ZT{n:04}"), "http://127.0.0.1:9/")
+                .with_product_class(model);
+            cpe.session().await;
+            cpe
+        }));
+    }
+    let mut cpes = Vec::new();
+    for cpe in fleet {
+        cpes.push(cpe.await.unwrap());
+    }
+    for cpe in &cpes {
+        let serial = &cpe.identity.serial_number;
+        let value = |name: &str| {
+            cpe.parameters
+                .get(name)
+                .map(|p| p.value.clone())
+                .unwrap_or_default()
+        };
+        match cpe.identity.product_class.as_str() {
+            "HomeGW" => {
+                // Higher priority wins the SSID; the lower one still sets what it alone sets.
+                assert_eq!(value("Device.WiFi.SSID.1.SSID"), format!("home-{serial}"));
+                assert_eq!(value("Device.WiFi.SSID.1.Enable"), "true");
+                assert_eq!(
+                    value("Device.ManagementServer.PeriodicInformInterval"),
+                    "600"
+                );
+                // Object instances keyed by Alias: wan existed, iptv was created and configured.
+                assert_eq!(value("Device.IP.Interface.2.Alias"), "iptv");
+                assert_eq!(value("Device.IP.Interface.2.Enable"), "true");
+                assert!(
+                    !cpe.parameters.contains_key("Device.IP.Interface.3.Alias"),
+                    "created once"
+                );
+            }
+            "ONT" => {
+                assert_eq!(
+                    value("Device.ManagementServer.PeriodicInformInterval"),
+                    "900"
+                );
+                assert_eq!(value("Device.WiFi.SSID.1.SSID"), "home", "untouched");
+            }
+            _ => assert_eq!(value("Device.WiFi.SSID.1.SSID"), format!("ext-{serial}")),
+        }
+    }
+    // Converged: the next session sends nothing, and the record says so.
+    let mut gateway = cpes.remove(0);
+    gateway.pending_events = vec![(EventCode::Periodic, String::new())];
+    assert!(
+        gateway.session().await.is_empty(),
+        "nothing to do once converged"
+    );
+    let (status, record) = acs
+        .get(&format!(
+            "/api/v1/devices/{}/provisioning",
+            gateway.device_id()
+        ))
+        .await;
+    assert_eq!(status, 200);
+    assert_eq!(record["converged"], true);
+    let applied: Vec<&str> = record["applied"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p[0].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        applied,
+        ["gateway-wifi", "gateway-defaults"],
+        "by precedence"
+    );
+}
+
+#[tokio::test]
+async fn membership_changes_reprovision_and_bad_edits_change_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let resources = dir.path().join("resources");
+    std::fs::create_dir(&resources).unwrap();
+    write(&resources, "groups.yaml", GROUPS);
+    write(&resources, "profiles.yaml", PROFILES);
+    let acs = start(&resources, &dir.path().join("data"), &[]).await;
+    let mut cpe = Cpe::new(&acs.cwmp, "MOVE0001", "http://127.0.0.1:9/");
+    let sent = cpe.session().await;
+    assert_eq!(
+        cpe.parameters["Device.WiFi.SSID.1.SSID"].value,
+        "home-MOVE0001",
+        "{sent:?}\n{}",
+        acs.log()
+    );
+
+    // A parameter change (a firmware upgrade) moves the device into `new-firmware`.
+    cpe.parameters
+        .get_mut("Device.DeviceInfo.SoftwareVersion")
+        .unwrap()
+        .value = "2.1.0".into();
+    cpe.pending_events = vec![(EventCode::Boot, String::new())];
+    cpe.session().await;
+    assert_eq!(cpe.parameters["Device.WiFi.SSID.1.SSID"].value, "upgraded");
+
+    // A profile edit is re-applied at the next session (drift corrected likewise).
+    write(
+        &resources,
+        "profiles.yaml",
+        &PROFILES.replace("value: upgraded", "value: upgraded-v2"),
+    );
+    wait_for_log(&acs, "resources loaded", 2).await;
+    cpe.pending_events = vec![(EventCode::Periodic, String::new())];
+    cpe.session().await;
+    assert_eq!(
+        cpe.parameters["Device.WiFi.SSID.1.SSID"].value,
+        "upgraded-v2"
+    );
+
+    // Invalid edits are refused, naming file and field, and change nothing.
+    write(
+        &resources,
+        "profiles.yaml",
+        &PROFILES.replace("groups: [new-firmware]", "groups: new-firmware"),
+    );
+    wait_for_log(&acs, "resource refused", 1).await;
+    let log = acs.log();
+    assert!(
+        log.contains("profiles.yaml") && log.contains("spec.groups"),
+        "{log}"
+    );
+    write(&resources, "broken.yaml", "kind: [unclosed\n");
+    wait_for_log(&acs, "invalid YAML", 1).await;
+    cpe.parameters
+        .get_mut("Device.WiFi.SSID.1.SSID")
+        .unwrap()
+        .value = "changed-on-the-device".into();
+    cpe.pending_events = vec![(EventCode::ValueChange, String::new())];
+    // The Inform does not carry the SSID; a refresh tells the ACS, the next session corrects it.
+    let (_, task) = acs
+        .post(
+            &format!("/api/v1/devices/{}/tasks", cpe.device_id()),
+            &serde_json::json!({"name": "getParameterValues", "parameterNames": ["Device.WiFi.SSID.1.SSID"]}),
+        )
+        .await;
+    assert_eq!(task["status"], "pending");
+    cpe.session().await;
+    cpe.pending_events = vec![(EventCode::Periodic, String::new())];
+    cpe.session().await;
+    assert_eq!(
+        cpe.parameters["Device.WiFi.SSID.1.SSID"].value, "upgraded-v2",
+        "the last valid profile still applies"
+    );
+}
+
+#[tokio::test]
+async fn a_fault_mid_apply_is_retried_and_reported() {
+    let dir = tempfile::tempdir().unwrap();
+    let resources = dir.path().join("resources");
+    std::fs::create_dir(&resources).unwrap();
+    write(&resources, "groups.yaml", GROUPS);
+    // UpTime is read-only on the device: every apply faults.
+    write(
+        &resources,
+        "profiles.yaml",
+        r#"
+apiVersion: kubeacs.io/v1alpha1
+kind: ConfigProfile
+metadata: {name: broken}
+spec:
+  groups: [gateways]
+  parameters:
+  - {name: Device.WiFi.SSID.1.SSID, value: x}
+  - {name: Device.DeviceInfo.UpTime, value: "1", type: "xsd:unsignedInt"}
+"#,
+    );
+    let acs = start(
+        &resources,
+        &dir.path().join("data"),
+        &["--task-max-attempts", "2"],
+    )
+    .await;
+    let mut cpe = Cpe::new(&acs.cwmp, "FAULTY01", "http://127.0.0.1:9/");
+    let sent = cpe.session().await;
+    assert!(matches!(sent.as_slice(), [Body::SetParameterValues { .. }]));
+    let (_, record) = acs
+        .get(&format!("/api/v1/devices/{}/provisioning", cpe.device_id()))
+        .await;
+    assert_eq!(
+        (record["converged"].as_bool(), record["attempts"].as_u64()),
+        (Some(false), Some(1))
+    );
+    assert_eq!(record["fault"]["code"], 9003);
+
+    cpe.pending_events = vec![(EventCode::Periodic, String::new())];
+    assert_eq!(cpe.session().await.len(), 1, "retried at the next session");
+    let (_, record): (u16, Value) = acs
+        .get(&format!("/api/v1/devices/{}/provisioning", cpe.device_id()))
+        .await;
+    assert_eq!(
+        (record["attempts"].as_u64(), record["gaveUp"].as_bool()),
+        (Some(2), Some(true))
+    );
+    cpe.pending_events = vec![(EventCode::Periodic, String::new())];
+    assert!(cpe.session().await.is_empty(), "given up after the limit");
+    let (_, faults) = acs
+        .get(&format!("/api/v1/devices/{}/faults", cpe.device_id()))
+        .await;
+    assert_eq!(faults.as_array().unwrap().len(), 2);
+    assert_eq!(
+        faults[0]["fault"]["setParameterValuesFaults"][0]["parameterName"],
+        "Device.DeviceInfo.UpTime"
+    );
+}
