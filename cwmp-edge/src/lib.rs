@@ -17,5 +17,6 @@ pub mod edge;
 pub mod metrics;
 pub mod nbi;
 pub mod provision_run;
+pub mod resource_status;
 pub mod sessions;
 pub mod tls;

@@ -56,6 +56,7 @@ pub fn router(edge: Arc<Edge>) -> Router {
         )
         .route("/api/v1/devices/{id}/faults", get(list_device_faults))
         .route("/api/v1/devices/{id}/provisioning", get(get_provisioning))
+        .route("/api/v1/resources/{kind}", get(list_resources))
         .route("/api/v1/tasks", get(list_tasks))
         .route("/api/v1/tasks/{id}", get(get_task).delete(delete_task))
         .route("/api/v1/tasks/{id}/retry", post(retry_task))
@@ -505,6 +506,38 @@ fn validate_task(spec: &TaskSpec) -> ApiResult<()> {
         TaskSpec::Reboot | TaskSpec::FactoryReset | TaskSpec::ScheduleInform { .. } => {}
     }
     Ok(())
+}
+
+/// The kinds of resources, by every name `kube-acs get` accepts for them.
+fn resource_kind(name: &str) -> Option<&'static str> {
+    Some(match name.to_ascii_lowercase().as_str() {
+        "device" | "devices" | "dev" => "devices",
+        "devicegroup" | "devicegroups" | "dg" => "devicegroups",
+        "configprofile" | "configprofiles" | "cp" => "configprofiles",
+        "devicetask" | "devicetasks" | "dt" => "devicetasks",
+        _ => return None,
+    })
+}
+
+async fn list_resources(State(edge): Shared, Path(kind): Path<String>) -> ApiResult<Response> {
+    let kind = resource_kind(&kind).ok_or_else(|| {
+        ApiError::new(
+            StatusCode::NOT_FOUND,
+            format!("unknown kind {kind:?}: devices, devicegroups, configprofiles or devicetasks"),
+        )
+    })?;
+    let resources = edge.resources();
+    if kind == "devicetasks" {
+        return Ok(Json(resources.tasks().to_vec()).into_response());
+    }
+    let statuses =
+        crate::resource_status::compute(edge.store.as_ref(), &resources, crate::edge::now_millis())
+            .await?;
+    Ok(match kind {
+        "devices" => Json(statuses.devices).into_response(),
+        "devicegroups" => Json(statuses.groups).into_response(),
+        _ => Json(statuses.profiles).into_response(),
+    })
 }
 
 async fn get_provisioning(

@@ -1,6 +1,7 @@
 //! `kube-acs`: the TR-069 Auto-Configuration Server. `standalone` runs the whole ACS in one
 //! process with an embedded store; `operator` and `edge` (cluster mode) come next.
 
+mod get;
 mod resource_dir;
 mod standalone;
 
@@ -19,6 +20,14 @@ enum Command {
     /// Run the whole ACS in one process: CWMP, northbound API and file server, with an
     /// embedded on-disk store. No cluster needed.
     Standalone(Box<standalone::StandaloneArgs>),
+    /// List resources with their status from a running ACS, like `kubectl get`.
+    Get {
+        /// devices, devicegroups, configprofiles or devicetasks (or dev, dg, cp, dt).
+        kind: String,
+        /// The ACS's API.
+        #[arg(long, env = "KUBE_ACS_API", default_value = "http://127.0.0.1:7557")]
+        api: String,
+    },
     /// Write the CustomResourceDefinitions into charts/ and manifests/ (or, with --check, fail
     /// when the committed ones are stale).
     Crdgen {
@@ -35,6 +44,10 @@ fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
     match cli.command {
         Command::Crdgen { root, check } => crdgen(&root, check),
+        Command::Get { kind, api } => tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()?
+            .block_on(get::run(&api, &kind)),
         Command::Standalone(args) => {
             standalone::init_logging(args.log_format);
             tokio::runtime::Builder::new_multi_thread()

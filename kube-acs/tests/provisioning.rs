@@ -210,6 +210,63 @@ async fn zero_touch_provisioning_of_three_models_with_precedence() {
         ["gateway-wifi", "gateway-defaults"],
         "by precedence"
     );
+
+    // Statuses computed from the store: through the API and `kube-acs get`.
+    let (_, profiles) = acs.get("/api/v1/resources/configprofiles").await;
+    let wifi = profiles
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["metadata"]["name"] == "gateway-wifi")
+        .unwrap();
+    assert_eq!(wifi["status"]["matchedDevices"], 80);
+    assert_eq!(wifi["status"]["appliedDevices"], 80);
+    assert_eq!(wifi["status"]["conditions"][0]["type"], "Ready");
+    assert_eq!(wifi["status"]["conditions"][0]["status"], "True");
+    let (_, groups) = acs.get("/api/v1/resources/dg").await;
+    let onts = groups
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|g| g["metadata"]["name"] == "onts")
+        .unwrap();
+    assert_eq!(onts["status"]["memberCount"], 80);
+    let (_, devices) = acs.get("/api/v1/resources/devices").await;
+    let devices = devices.as_array().unwrap();
+    assert_eq!(
+        devices.len(),
+        200,
+        "discovered devices are listed as Device resources"
+    );
+    let first = devices
+        .iter()
+        .find(|d| d["metadata"]["name"] == "00d09e-homegw-zt0000")
+        .unwrap();
+    assert_eq!(first["spec"]["identity"]["serialNumber"], "ZT0000");
+    assert_eq!(first["status"]["online"], true);
+    assert_eq!(first["status"]["softwareVersion"], "1.0.0");
+
+    let output = std::process::Command::new(env!("CARGO_BIN_EXE_kube-acs"))
+        .args(["get", "configprofiles", "--api", &acs.api])
+        .output()
+        .unwrap();
+    let table = String::from_utf8_lossy(&output.stdout);
+    assert!(output.status.success(), "{table}");
+    let header = table.lines().next().unwrap();
+    assert!(
+        header.starts_with("NAME") && header.contains("MATCHED") && header.contains("READY"),
+        "{table}"
+    );
+    let row = table
+        .lines()
+        .find(|l| l.starts_with("gateway-wifi"))
+        .unwrap();
+    let cells: Vec<&str> = row.split_whitespace().collect();
+    assert_eq!(
+        cells,
+        ["gateway-wifi", "10", "80", "80", "0", "True"],
+        "{table}"
+    );
 }
 
 #[tokio::test]

@@ -1,0 +1,325 @@
+//! The status of resources, computed from the store: devices (online, last inform, software,
+//! applied profiles, conditions), group member counts, and how far each profile is applied.
+//! Conditions follow kstatus: `Ready`, and `Degraded` when something failed.
+
+use std::collections::BTreeMap;
+
+use acs_model::{DeviceRecord, Millis, ProvisionRecord};
+use acs_store::{records, Store, StoreError};
+use crds::device::{AppliedProfile, DeviceIdentity};
+use crds::{
+    ConfigProfile, ConfigProfileStatus, Device, DeviceGroup, DeviceGroupStatus, DeviceSpec,
+    DeviceStatus,
+};
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::{Condition, Time};
+use provisioning::resources::{device_name, ResourceSet};
+
+/// How long after its last Inform a device counts as online when its periodic inform interval
+/// is not known.
+const DEFAULT_ONLINE_WINDOW_MS: Millis = 3_600_000;
+
+/// Parameters shown in a device's status summary (under either data-model root).
+const SUMMARY: &[&str] = &[
+    "DeviceInfo.ModelName",
+    "DeviceInfo.HardwareVersion",
+    "DeviceInfo.UpTime",
+    "ManagementServer.PeriodicInformInterval",
+];
+
+/// One device as the status computation sees it.
+struct Observed {
+    record: DeviceRecord,
+    provision: ProvisionRecord,
+    groups: Vec<String>,
+    software_version: String,
+    summary: BTreeMap<String, String>,
+    interval_ms: Option<Millis>,
+}
+
+/// Every device known to the store or declared as a resource, groups and profiles, with status.
+pub struct Statuses {
+    /// Devices, declared and discovered, by name.
+    pub devices: Vec<Device>,
+    /// Groups with member counts.
+    pub groups: Vec<DeviceGroup>,
+    /// Profiles with application counts.
+    pub profiles: Vec<ConfigProfile>,
+}
+
+/// Computes the statuses at time `now` (reads every device once; meant for listings, not for
+/// hot paths).
+pub async fn compute(
+    store: &dyn Store,
+    resources: &ResourceSet,
+    now: Millis,
+) -> Result<Statuses, StoreError> {
+    let observed = observe(store, resources).await?;
+    let mut devices: BTreeMap<String, Device> = resources.devices().clone();
+    for device in &observed {
+        let name = resources
+            .device_for(&device.record.identity)
+            .and_then(|d| d.metadata.name.clone())
+            .unwrap_or_else(|| device_name(&device.record.identity));
+        let entry = devices.entry(name.clone()).or_insert_with(|| {
+            let identity = &device.record.identity;
+            Device::new(
+                &name,
+                DeviceSpec {
+                    identity: DeviceIdentity {
+                        oui: identity.oui.clone(),
+                        product_class: identity.product_class.clone(),
+                        serial_number: identity.serial_number.clone(),
+                    },
+                    customer: Default::default(),
+                    parameters: Vec::new(),
+                    connection_request_secret: None,
+                },
+            )
+        });
+        entry.status = Some(device_status(device, entry.metadata.generation, now));
+    }
+    let groups = resources
+        .groups()
+        .iter()
+        .map(|group| {
+            let name = group.metadata.name.clone().unwrap_or_default();
+            let invalid = resources.invalid_groups().iter().find(|(n, _)| *n == name);
+            let mut group = group.clone();
+            group.status = Some(DeviceGroupStatus {
+                member_count: observed.iter().filter(|d| d.groups.contains(&name)).count() as u64,
+                conditions: match invalid {
+                    Some((_, reason)) => vec![condition(
+                        "Ready",
+                        false,
+                        "Invalid",
+                        &reason.0,
+                        now,
+                        group.metadata.generation,
+                    )],
+                    None => vec![condition(
+                        "Ready",
+                        true,
+                        "Evaluated",
+                        "membership evaluated",
+                        now,
+                        group.metadata.generation,
+                    )],
+                },
+                observed_generation: group.metadata.generation,
+            });
+            group
+        })
+        .collect();
+    let profiles = resources
+        .profiles()
+        .iter()
+        .map(|profile| profile_with_status(profile, &observed, now))
+        .collect();
+    Ok(Statuses {
+        devices: devices.into_values().collect(),
+        groups,
+        profiles,
+    })
+}
+
+async fn observe(store: &dyn Store, resources: &ResourceSet) -> Result<Vec<Observed>, StoreError> {
+    let mut txn = store.begin().await?;
+    let mut observed = Vec::new();
+    let mut after = None;
+    loop {
+        let page = records::list_devices(txn.as_mut(), after.as_ref(), 500).await?;
+        let Some(last) = page.last() else {
+            break;
+        };
+        after = Some(last.id.clone());
+        for record in page {
+            let tree = records::scan_parameters(txn.as_mut(), &record.id, "").await?;
+            let provision = records::get_provision(txn.as_mut(), &record.id).await?;
+            let facts = resources.facts(&record.identity, tree.iter().map(|(p, r)| (p, r)));
+            let value = |name: &str| facts.parameter(name).map(str::to_string);
+            observed.push(Observed {
+                groups: resources.group_set().memberships(&facts),
+                software_version: value("DeviceInfo.SoftwareVersion").unwrap_or_default(),
+                summary: SUMMARY
+                    .iter()
+                    .filter_map(|name| Some((name.to_string(), value(name)?)))
+                    .collect(),
+                interval_ms: value("ManagementServer.PeriodicInformInterval")
+                    .and_then(|v| v.trim().parse::<Millis>().ok())
+                    .map(|s| s * 1000),
+                record,
+                provision,
+            });
+        }
+    }
+    txn.rollback().await?;
+    Ok(observed)
+}
+
+fn device_status(device: &Observed, generation: Option<i64>, now: Millis) -> DeviceStatus {
+    // Online: informed within twice its interval (or an hour when unknown).
+    let window = device
+        .interval_ms
+        .map_or(DEFAULT_ONLINE_WINDOW_MS, |i| i * 2);
+    let provision = &device.provision;
+    let mut conditions = Vec::new();
+    if let Some(fault) = &provision.fault {
+        let reason = if provision.gave_up {
+            "ProvisioningFailed"
+        } else {
+            "ProvisioningRetrying"
+        };
+        conditions.push(condition(
+            "Ready",
+            false,
+            reason,
+            &fault.string,
+            now,
+            generation,
+        ));
+        conditions.push(condition(
+            "Degraded",
+            true,
+            reason,
+            &format!("fault {}: {}", fault.code, fault.string),
+            now,
+            generation,
+        ));
+    } else if provision.converged || provision.target.is_empty() {
+        conditions.push(condition(
+            "Ready",
+            true,
+            "Converged",
+            "the device matches its profiles",
+            now,
+            generation,
+        ));
+    } else {
+        conditions.push(condition(
+            "Ready",
+            false,
+            "Provisioning",
+            "applying profiles",
+            now,
+            generation,
+        ));
+        conditions.push(condition(
+            "Progressing",
+            true,
+            "Provisioning",
+            "applying profiles",
+            now,
+            generation,
+        ));
+    }
+    DeviceStatus {
+        online: now.saturating_sub(device.record.last_inform) <= window,
+        last_inform: Some(rfc3339(device.record.last_inform)),
+        software_version: device.software_version.clone(),
+        summary: device.summary.clone(),
+        applied_profiles: provision
+            .applied
+            .iter()
+            .map(|(name, generation)| AppliedProfile {
+                name: name.clone(),
+                generation: *generation,
+            })
+            .collect(),
+        conditions,
+        observed_generation: generation,
+    }
+}
+
+fn profile_with_status(
+    profile: &ConfigProfile,
+    observed: &[Observed],
+    now: Millis,
+) -> ConfigProfile {
+    let name = profile.metadata.name.clone().unwrap_or_default();
+    let generation = profile.metadata.generation.unwrap_or(0);
+    let matched: Vec<&Observed> = observed
+        .iter()
+        .filter(|d| profile.spec.groups.iter().any(|g| d.groups.contains(g)))
+        .collect();
+    let applied = matched
+        .iter()
+        .filter(|d| {
+            d.provision
+                .applied
+                .iter()
+                .any(|(n, g)| *n == name && *g == generation)
+        })
+        .count() as u64;
+    let failed = matched
+        .iter()
+        .filter(|d| d.provision.gave_up && d.provision.target.iter().any(|(n, _)| *n == name))
+        .count() as u64;
+    let total = matched.len() as u64;
+    let pending = total.saturating_sub(applied + failed);
+    let gen = profile.metadata.generation;
+    let mut conditions = vec![condition(
+        "Ready",
+        pending == 0 && failed == 0,
+        if pending == 0 { "Applied" } else { "Applying" },
+        &format!("{applied} of {total} devices applied"),
+        now,
+        gen,
+    )];
+    if pending > 0 {
+        conditions.push(condition(
+            "Progressing",
+            true,
+            "Applying",
+            &format!("{pending} devices to go"),
+            now,
+            gen,
+        ));
+    }
+    if failed > 0 {
+        conditions.push(condition(
+            "Degraded",
+            true,
+            "DevicesFailed",
+            &format!("{failed} devices failed"),
+            now,
+            gen,
+        ));
+    }
+    let mut profile = profile.clone();
+    profile.status = Some(ConfigProfileStatus {
+        matched_devices: total,
+        applied_devices: applied,
+        pending_devices: pending,
+        failed_devices: failed,
+        conditions,
+        observed_generation: gen,
+    });
+    profile
+}
+
+fn condition(
+    kind: &str,
+    status: bool,
+    reason: &str,
+    message: &str,
+    now: Millis,
+    generation: Option<i64>,
+) -> Condition {
+    Condition {
+        type_: kind.to_string(),
+        status: if status { "True" } else { "False" }.to_string(),
+        reason: reason.to_string(),
+        message: message.to_string(),
+        last_transition_time: Time(timestamp(now)),
+        observed_generation: generation,
+    }
+}
+
+fn timestamp(millis: Millis) -> k8s_openapi::jiff::Timestamp {
+    k8s_openapi::jiff::Timestamp::from_millisecond(millis as i64).unwrap_or_default()
+}
+
+/// Milliseconds since the epoch as RFC 3339 (`2026-11-25T03:01:02Z`).
+pub fn rfc3339(millis: Millis) -> String {
+    timestamp(millis).strftime("%Y-%m-%dT%H:%M:%SZ").to_string()
+}
