@@ -123,6 +123,7 @@ impl Edge {
             fault: None,
             result: None,
             connection_request: None,
+            origin: None,
             finished: None,
         };
         let queued = transact(self.store.as_ref(), |txn| {

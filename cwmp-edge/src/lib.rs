@@ -13,6 +13,7 @@ pub mod config;
 pub mod connection_request;
 pub mod cwmp_server;
 pub mod device_session;
+pub mod device_tasks;
 pub mod edge;
 pub mod metrics;
 pub mod nbi;

@@ -57,6 +57,10 @@ pub fn router(edge: Arc<Edge>) -> Router {
         .route("/api/v1/devices/{id}/faults", get(list_device_faults))
         .route("/api/v1/devices/{id}/provisioning", get(get_provisioning))
         .route("/api/v1/resources/{kind}", get(list_resources))
+        .route(
+            "/api/v1/devicetasks/{name}/results",
+            get(device_task_results),
+        )
         .route("/api/v1/tasks", get(list_tasks))
         .route("/api/v1/tasks/{id}", get(get_task).delete(delete_task))
         .route("/api/v1/tasks/{id}/retry", post(retry_task))
@@ -528,7 +532,16 @@ async fn list_resources(State(edge): Shared, Path(kind): Path<String>) -> ApiRes
     })?;
     let resources = edge.resources();
     if kind == "devicetasks" {
-        return Ok(Json(resources.tasks().to_vec()).into_response());
+        let mut tasks = resources.tasks().to_vec();
+        for task in &mut tasks {
+            let name = task.metadata.name.clone().unwrap_or_default();
+            if let Some((run, counters, _)) = crate::device_tasks::results(&edge, &name).await? {
+                task.status = Some(crate::resource_status::device_task_status(
+                    task, &run, counters,
+                ));
+            }
+        }
+        return Ok(Json(tasks).into_response());
     }
     let statuses =
         crate::resource_status::compute(edge.store.as_ref(), &resources, crate::edge::now_millis())
@@ -538,6 +551,36 @@ async fn list_resources(State(edge): Shared, Path(kind): Path<String>) -> ApiRes
         "devicegroups" => Json(statuses.groups).into_response(),
         _ => Json(statuses.profiles).into_response(),
     })
+}
+
+async fn device_task_results(
+    State(edge): Shared,
+    Path(name): Path<String>,
+) -> ApiResult<Json<serde_json::Value>> {
+    let Some((run, counters, results)) = crate::device_tasks::results(&edge, &name).await? else {
+        return Err(ApiError::not_found("DeviceTask run", &name));
+    };
+    let devices: Vec<serde_json::Value> = results
+        .into_iter()
+        .map(|(entry, task)| {
+            json!({
+                "device": entry.device,
+                "taskId": entry.task_id,
+                "status": task.as_ref().map(|t| t.status),
+                "fault": task.as_ref().and_then(|t| t.fault.clone()),
+                "result": task.as_ref().and_then(|t| t.result.clone()),
+            })
+        })
+        .collect();
+    Ok(Json(json!({
+        "started": run.started,
+        "completed": run.completed,
+        "pending": counters.pending,
+        "running": counters.running,
+        "succeeded": counters.succeeded,
+        "failed": counters.failed,
+        "devices": devices,
+    })))
 }
 
 async fn get_provisioning(

@@ -297,6 +297,64 @@ fn profile_with_status(
     profile
 }
 
+/// A DeviceTask's status from its run.
+pub fn device_task_status(
+    task: &crds::DeviceTask,
+    run: &acs_model::DeviceTaskRun,
+    counters: crate::device_tasks::Counters,
+) -> crds::DeviceTaskStatus {
+    let generation = task.metadata.generation;
+    let now = run.completed.unwrap_or(run.started);
+    let done = format!(
+        "{} succeeded, {} failed",
+        counters.succeeded, counters.failed
+    );
+    let mut conditions = Vec::new();
+    match run.completed {
+        Some(_) => conditions.push(condition("Ready", true, "Complete", &done, now, generation)),
+        None => {
+            let progress = format!("{} pending, {} running", counters.pending, counters.running);
+            conditions.push(condition(
+                "Ready",
+                false,
+                "Running",
+                "devices still to go",
+                now,
+                generation,
+            ));
+            conditions.push(condition(
+                "Progressing",
+                true,
+                "Running",
+                &progress,
+                now,
+                generation,
+            ));
+        }
+    }
+    if counters.failed > 0 {
+        let failed = format!("{} devices failed", counters.failed);
+        conditions.push(condition(
+            "Degraded",
+            true,
+            "DevicesFailed",
+            &failed,
+            now,
+            generation,
+        ));
+    }
+    crds::DeviceTaskStatus {
+        pending: counters.pending,
+        running: counters.running,
+        succeeded: counters.succeeded,
+        failed: counters.failed,
+        start_time: Some(rfc3339(run.started)),
+        completion_time: run.completed.map(rfc3339),
+        conditions,
+        observed_generation: generation,
+    }
+}
+
 fn condition(
     kind: &str,
     status: bool,

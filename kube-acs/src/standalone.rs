@@ -146,6 +146,7 @@ pub async fn run(args: StandaloneArgs) -> anyhow::Result<()> {
     let edge = Edge::new(Arc::new(store), edge_config(&args));
     if let Some(dir) = &args.resources {
         watch_resources(edge.clone(), dir).await?;
+        cwmp_edge::device_tasks::spawn(edge.clone());
     }
     let tls = match (&args.tls_cert, &args.tls_key) {
         (Some(cert), Some(key)) => Some(tokio_rustls::TlsAcceptor::from(

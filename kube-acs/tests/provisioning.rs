@@ -404,3 +404,99 @@ spec:
         "Device.DeviceInfo.UpTime"
     );
 }
+
+#[tokio::test]
+async fn a_device_task_reboots_a_group_at_the_limited_rate() {
+    let dir = tempfile::tempdir().unwrap();
+    let resources = dir.path().join("resources");
+    std::fs::create_dir(&resources).unwrap();
+    write(&resources, "groups.yaml", GROUPS);
+    let acs = start(&resources, &dir.path().join("data"), &[]).await;
+
+    // Six gateways and two ONTs, each with its own connection-request endpoint.
+    let mut devices = Vec::new();
+    for n in 0..8 {
+        let listener = common::ConnectionRequestListener::start().await;
+        let model = if n < 6 { "HomeGW" } else { "ONT" };
+        let mut cpe =
+            Cpe::new(&acs.cwmp, &format!("MASS{n:04}"), &listener.url).with_product_class(model);
+        cpe.session().await;
+        devices.push((cpe, listener));
+    }
+    // Two connection requests per second, at most two devices at once.
+    write(
+        &resources,
+        "reboot.yaml",
+        r#"
+apiVersion: kubeacs.io/v1alpha1
+kind: DeviceTask
+metadata: {name: reboot-gateways}
+spec:
+  target: {group: gateways}
+  action: {name: reboot}
+  run: Now
+  connectionRequestsPerMinute: 120
+  maxConcurrent: 2
+"#,
+    );
+    let started = std::time::Instant::now();
+    let mut handles = Vec::new();
+    for (mut cpe, mut listener) in devices {
+        handles.push(tokio::spawn(async move {
+            let request =
+                tokio::time::timeout(Duration::from_secs(8), listener.requests.recv()).await;
+            let Ok(Some(())) = request else {
+                return (cpe.identity.product_class.clone(), None, Vec::new());
+            };
+            let at = started.elapsed();
+            cpe.pending_events = vec![(EventCode::ConnectionRequest, String::new())];
+            let sent = cpe.session().await;
+            // The device reboots and comes back with M Reboot.
+            cpe.session().await;
+            (cpe.identity.product_class.clone(), Some(at), sent)
+        }));
+    }
+    let mut arrivals = Vec::new();
+    for handle in handles {
+        let (model, at, sent) = handle.await.unwrap();
+        match model.as_str() {
+            "HomeGW" => {
+                arrivals.push(at.expect("every gateway gets a connection request"));
+                assert!(matches!(sent.as_slice(), [Body::Reboot { .. }]), "{sent:?}");
+            }
+            _ => assert!(at.is_none(), "ONTs are not in the target"),
+        }
+    }
+    arrivals.sort();
+    let spread = *arrivals.last().unwrap() - arrivals[0];
+    assert!(
+        spread >= Duration::from_millis(1500),
+        "six requests at two per second: {arrivals:?}"
+    );
+
+    // Counters and per-device results.
+    let mut status = Value::Null;
+    for _ in 0..50 {
+        let (_, tasks) = acs.get("/api/v1/resources/devicetasks").await;
+        status = tasks[0]["status"].clone();
+        if status["completionTime"].is_string() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    assert_eq!(status["succeeded"], 6, "{status}");
+    assert_eq!(
+        (status["failed"].as_u64(), status["pending"].as_u64()),
+        (Some(0), Some(0))
+    );
+    let (_, results) = acs.get("/api/v1/devicetasks/reboot-gateways/results").await;
+    assert_eq!(results["devices"].as_array().unwrap().len(), 6);
+    assert!(
+        results["devices"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|d| d["status"] == "done"),
+        "{results}"
+    );
+}

@@ -2,11 +2,13 @@
 //! queued for it and the faults it reported. No I/O; the `acs-store` crate encodes them.
 
 pub mod device;
+pub mod mass;
 pub mod parameter;
 pub mod provision;
 pub mod task;
 
 pub use device::{ConnectionRequestInfo, CwmpCredentials, DeviceId, DeviceRecord};
+pub use mass::{DeviceTaskEntry, DeviceTaskRun};
 pub use parameter::ParameterRecord;
 pub use provision::{PendingInstance, ProvisionRecord};
 pub use task::{FaultRecord, TaskRecord, TaskSpec, TaskStatus};

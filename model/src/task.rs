@@ -158,6 +158,9 @@ pub struct TaskRecord {
     /// The connection request sent for it, if one was.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub connection_request: Option<ConnectionRequestState>,
+    /// The DeviceTask that queued it, if one did.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub origin: Option<String>,
     /// When it finished (done or failed).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub finished: Option<Millis>,

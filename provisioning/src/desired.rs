@@ -215,7 +215,8 @@ fn compile_profile(
     Ok(state)
 }
 
-fn xsd_type(value_type: ParameterType) -> XsdType {
+/// The CWMP type of a resource's parameter type.
+pub fn xsd_type(value_type: ParameterType) -> XsdType {
     match value_type {
         ParameterType::String => XsdType::String,
         ParameterType::Int => XsdType::Int,

@@ -169,6 +169,7 @@ mod tests {
             fault: None,
             result: None,
             connection_request: None,
+            origin: None,
             finished: None,
         }
     }

@@ -73,6 +73,7 @@ mod tests {
             fault: None,
             result: None,
             connection_request: None,
+            origin: None,
             finished: None,
         };
         assert!(!policy.record_fault(&mut task, CwmpFault::new(9002), 10_000));

@@ -323,6 +323,7 @@ mod tests {
             fault: None,
             result: None,
             connection_request: None,
+            origin: None,
             finished: None,
         }
     }

@@ -15,6 +15,8 @@
 //! | `fault/<fault-id>`                   | device id (plain text)      |
 //! | `tag/<tag>/<device>`                 | empty: devices by tag       |
 //! | `pv/<parameter-path>/<value>/<device>` | empty: devices by value of an indexed parameter |
+//! | `run/<device-task>`                  | `DeviceTaskRun`: a mass operation's run   |
+//! | `run/<device-task>/<device>`         | `DeviceTaskEntry`: one device of the run  |
 //!
 //! Properties this layout gives:
 //! - Everything of one device is under `d/<device>/`. Device ids never contain `/` (they are
@@ -53,6 +55,24 @@ pub const TASK_INDEX: &str = "task/";
 pub const FAULT_INDEX: &str = "fault/";
 /// Prefix of the tag index.
 pub const TAG_INDEX: &str = "tag/";
+/// Prefix of DeviceTask runs.
+pub const RUNS: &str = "run/";
+
+/// `run/<device-task>`: the run's header.
+pub fn run(name: &str) -> Vec<u8> {
+    format!("{RUNS}{}", escape(name)).into_bytes()
+}
+
+/// `run/<device-task>/<device>`; with no device, the prefix of the run's entries.
+pub fn run_entry(name: &str, device: Option<&DeviceId>) -> Vec<u8> {
+    format!(
+        "{RUNS}{}/{}",
+        escape(name),
+        device.map(DeviceId::as_str).unwrap_or_default()
+    )
+    .into_bytes()
+}
+
 /// Prefix of the parameter value index.
 pub const VALUE_INDEX: &str = "pv/";
 

@@ -24,8 +24,8 @@
 //! device exists.
 
 use acs_model::{
-    CwmpCredentials, DeviceId, DeviceRecord, FaultRecord, ParameterRecord, ProvisionRecord,
-    TaskRecord,
+    CwmpCredentials, DeviceId, DeviceRecord, DeviceTaskEntry, DeviceTaskRun, FaultRecord,
+    ParameterRecord, ProvisionRecord, TaskRecord,
 };
 use serde::de::DeserializeOwned;
 use serde::Serialize;
@@ -149,6 +149,62 @@ pub async fn put_provision(
 ) -> Result<()> {
     check_device(id)?;
     txn.put(ks::provision(id), encode(record)?).await
+}
+
+/// The run of the DeviceTask `name`, if it started.
+pub async fn get_run(txn: &mut dyn Transaction, name: &str) -> Result<Option<DeviceTaskRun>> {
+    get_json(txn, &ks::run(name)).await
+}
+
+/// Stores the run of the DeviceTask `name`.
+pub async fn put_run(txn: &mut dyn Transaction, name: &str, run: &DeviceTaskRun) -> Result<()> {
+    txn.put(ks::run(name), encode(run)?).await
+}
+
+/// Replaces the run of the DeviceTask `name` and its entries (one per target device).
+pub async fn start_run(
+    txn: &mut dyn Transaction,
+    name: &str,
+    run: &DeviceTaskRun,
+    devices: &[DeviceId],
+) -> Result<()> {
+    txn.delete_range(KeyRange::prefix(&ks::run_entry(name, None)))
+        .await?;
+    for device in devices {
+        check_device(device)?;
+        let entry = DeviceTaskEntry {
+            device: device.clone(),
+            task_id: None,
+        };
+        txn.put(ks::run_entry(name, Some(device)), encode(&entry)?)
+            .await?;
+    }
+    put_run(txn, name, run).await
+}
+
+/// The entries of the run of the DeviceTask `name`, in device order.
+pub async fn list_run_entries(
+    txn: &mut dyn Transaction,
+    name: &str,
+) -> Result<Vec<DeviceTaskEntry>> {
+    let pairs = txn
+        .scan(KeyRange::prefix(&ks::run_entry(name, None)), usize::MAX)
+        .await?;
+    pairs
+        .iter()
+        .map(|(key, value)| decode(key, value))
+        .collect()
+}
+
+/// Stores one entry of the run of the DeviceTask `name`.
+pub async fn put_run_entry(
+    txn: &mut dyn Transaction,
+    name: &str,
+    entry: &DeviceTaskEntry,
+) -> Result<()> {
+    check_device(&entry.device)?;
+    txn.put(ks::run_entry(name, Some(&entry.device)), encode(entry)?)
+        .await
 }
 
 /// The device's own CWMP credentials, if it has any.

@@ -63,6 +63,7 @@ fn task(device: &str, millis: u64) -> TaskRecord {
         fault: None,
         result: None,
         connection_request: None,
+        origin: None,
         finished: None,
     }
 }

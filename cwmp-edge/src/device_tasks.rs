@@ -1,0 +1,353 @@
+//! Mass operations: DeviceTask resources run on their target devices.
+//!
+//! When a DeviceTask appears (or its spec changes) its target is expanded once, into a run
+//! stored with one entry per device, like a Kubernetes Job's fixed set of pods. Each tick then
+//! queues ordinary tasks for the run's devices: all at once for `run: NextInform` (delivered at
+//! each device's next inform), or for `run: Now` within `maxConcurrent` devices in flight and
+//! `connectionRequestsPerMinute` connection requests. Counters come from the queued tasks.
+
+use std::collections::HashMap;
+use std::hash::{Hash, Hasher};
+use std::sync::Arc;
+use std::time::Duration;
+
+use acs_model::{DeviceId, DeviceTaskEntry, DeviceTaskRun, TaskRecord, TaskSpec, TaskStatus};
+use acs_store::{records, transact, StoreError};
+use crds::task::{ActionName, RunMode, TaskAction, TaskTarget};
+use crds::DeviceTask;
+use cwmp::{Download, ParameterValue};
+use provisioning::desired::xsd_type;
+use provisioning::membership::selector_matches;
+use provisioning::resources::{device_name, ResourceSet};
+
+use crate::edge::{now_millis, Edge};
+
+/// How often runs advance.
+pub const TICK: Duration = Duration::from_secs(1);
+
+/// Progress of one DeviceTask across its devices.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Counters {
+    /// Devices not started yet.
+    pub pending: u64,
+    /// Devices with a task queued or under way.
+    pub running: u64,
+    /// Devices done.
+    pub succeeded: u64,
+    /// Devices that failed for good.
+    pub failed: u64,
+}
+
+/// Advances every DeviceTask's run; `tokens` carries each task's unused connection-request
+/// allowance from tick to tick.
+pub async fn tick(edge: &Arc<Edge>, tokens: &mut HashMap<String, f64>) -> Result<(), StoreError> {
+    let resources = edge.resources();
+    for task in resources.tasks() {
+        let name = task.metadata.name.clone().unwrap_or_default();
+        if task.spec.run == RunMode::Schedule {
+            // Scheduled runs are not executed yet; the resource is accepted and listed.
+            continue;
+        }
+        let run = ensure_run(edge, &resources, task, &name).await?;
+        if run.completed.is_some() {
+            continue;
+        }
+        advance(edge, task, &name, run, tokens).await?;
+    }
+    Ok(())
+}
+
+fn spec_hash(task: &DeviceTask) -> u64 {
+    let mut hasher = std::collections::hash_map::DefaultHasher::new();
+    serde_json::to_string(&task.spec)
+        .unwrap_or_default()
+        .hash(&mut hasher);
+    hasher.finish()
+}
+
+/// The task's run, started (target expanded) if there is none for its current spec.
+async fn ensure_run(
+    edge: &Edge,
+    resources: &ResourceSet,
+    task: &DeviceTask,
+    name: &str,
+) -> Result<DeviceTaskRun, StoreError> {
+    let hash = spec_hash(task);
+    let mut txn = edge.store.begin().await?;
+    let existing = records::get_run(txn.as_mut(), name).await?;
+    txn.rollback().await?;
+    if let Some(run) = existing.filter(|r| r.spec_hash == hash) {
+        return Ok(run);
+    }
+    let targets = expand_target(edge, resources, &task.spec.target).await?;
+    let run = DeviceTaskRun {
+        spec_hash: hash,
+        targets: targets.len() as u64,
+        started: now_millis(),
+        completed: None,
+    };
+    tracing::info!(
+        task = name,
+        devices = targets.len(),
+        "DeviceTask run started"
+    );
+    transact(edge.store.as_ref(), |txn| {
+        let (run, targets) = (&run, &targets);
+        Box::pin(async move { records::start_run(txn, name, run, targets).await })
+    })
+    .await?;
+    Ok(run)
+}
+
+/// The devices a target covers, from every device the store knows.
+async fn expand_target(
+    edge: &Edge,
+    resources: &ResourceSet,
+    target: &TaskTarget,
+) -> Result<Vec<DeviceId>, StoreError> {
+    let mut txn = edge.store.begin().await?;
+    let mut covered = Vec::new();
+    let mut after = None;
+    loop {
+        let page = records::list_devices(txn.as_mut(), after.as_ref(), 500).await?;
+        let Some(last) = page.last() else {
+            break;
+        };
+        after = Some(last.id.clone());
+        for device in page {
+            let tree = records::scan_parameters(txn.as_mut(), &device.id, "").await?;
+            let facts = resources.facts(&device.identity, tree.iter().map(|(p, r)| (p, r)));
+            let named = target.devices.is_empty()
+                || target.devices.contains(&facts.name)
+                || target.devices.contains(&device_name(&device.identity));
+            let grouped = target
+                .group
+                .as_ref()
+                .is_none_or(|g| resources.group_set().is_member(g, &facts));
+            let selected = target
+                .selector
+                .as_ref()
+                .is_none_or(|s| selector_matches(s, &facts.labels));
+            if named && grouped && selected {
+                covered.push(device.id);
+            }
+        }
+    }
+    txn.rollback().await?;
+    Ok(covered)
+}
+
+/// Queues tasks for the run's next devices and notes completion.
+async fn advance(
+    edge: &Arc<Edge>,
+    task: &DeviceTask,
+    name: &str,
+    mut run: DeviceTaskRun,
+    tokens: &mut HashMap<String, f64>,
+) -> Result<(), StoreError> {
+    let mut txn = edge.store.begin().await?;
+    let entries = records::list_run_entries(txn.as_mut(), name).await?;
+    let mut statuses = HashMap::new();
+    for entry in &entries {
+        if let Some(id) = &entry.task_id {
+            if let Some(queued) = records::get_task(txn.as_mut(), id).await? {
+                statuses.insert(id.clone(), queued.status);
+            }
+        }
+    }
+    txn.rollback().await?;
+    let counters = count(&entries, &statuses);
+    if counters.pending == 0 && counters.running == 0 {
+        run.completed = Some(now_millis());
+        tracing::info!(
+            task = name,
+            succeeded = counters.succeeded,
+            failed = counters.failed,
+            "DeviceTask run complete"
+        );
+        return transact(edge.store.as_ref(), |txn| {
+            let run = &run;
+            Box::pin(async move { records::put_run(txn, name, run).await })
+        })
+        .await;
+    }
+    let spec = &task.spec;
+    let budget = match spec.run {
+        RunMode::NextInform => counters.pending,
+        _ => {
+            let allowance = tokens.entry(name.to_string()).or_insert(0.0);
+            let per_tick =
+                f64::from(spec.connection_requests_per_minute) * TICK.as_secs_f64() / 60.0;
+            *allowance = (*allowance + per_tick)
+                .min(f64::from(spec.connection_requests_per_minute).max(1.0));
+            let capacity = u64::from(spec.max_concurrent).saturating_sub(counters.running);
+            let budget = capacity.min(*allowance as u64);
+            *allowance -= budget as f64;
+            budget
+        }
+    };
+    let task_spec = task_spec(&spec.action);
+    for entry in entries
+        .into_iter()
+        .filter(|e| e.task_id.is_none())
+        .take(budget as usize)
+    {
+        let queued = queue(edge, name, &entry.device, task_spec.clone()).await?;
+        if spec.run == RunMode::Now {
+            let (edge, device, id) = (edge.clone(), entry.device.clone(), queued.id.clone());
+            tokio::spawn(async move {
+                if let Err(error) = edge.connection_request(&device, Some(&id)).await {
+                    tracing::warn!(%device, %error, "connection request for a DeviceTask failed");
+                }
+            });
+        }
+    }
+    Ok(())
+}
+
+/// Queues the task for one device and records it in the run's entry, in one transaction.
+async fn queue(
+    edge: &Edge,
+    name: &str,
+    device: &DeviceId,
+    spec: TaskSpec,
+) -> Result<TaskRecord, StoreError> {
+    let now = now_millis();
+    let task = TaskRecord {
+        id: acs_store::ids::next_id(now),
+        device: device.clone(),
+        spec,
+        status: TaskStatus::Pending,
+        created: now,
+        attempts: 0,
+        not_before: 0,
+        fault: None,
+        result: None,
+        connection_request: None,
+        origin: Some(name.to_string()),
+        finished: None,
+    };
+    transact(edge.store.as_ref(), |txn| {
+        let task = &task;
+        Box::pin(async move {
+            records::put_task(txn, task).await?;
+            let entry = DeviceTaskEntry {
+                device: task.device.clone(),
+                task_id: Some(task.id.clone()),
+            };
+            records::put_run_entry(txn, name, &entry).await
+        })
+    })
+    .await?;
+    Ok(task)
+}
+
+/// The counters of a run from its entries and the statuses of their tasks.
+pub fn count(entries: &[DeviceTaskEntry], statuses: &HashMap<String, TaskStatus>) -> Counters {
+    let mut counters = Counters::default();
+    for entry in entries {
+        match entry.task_id.as_ref().map(|id| statuses.get(id)) {
+            None => counters.pending += 1,
+            Some(Some(TaskStatus::Done)) => counters.succeeded += 1,
+            // A task deleted through the API counts as failed: it will not run.
+            Some(Some(TaskStatus::Failed)) | Some(None) => counters.failed += 1,
+            Some(Some(_)) => counters.running += 1,
+        }
+    }
+    counters
+}
+
+/// The task each device of a run gets.
+pub fn task_spec(action: &TaskAction) -> TaskSpec {
+    match action.name {
+        ActionName::Reboot => TaskSpec::Reboot,
+        ActionName::FactoryReset => TaskSpec::FactoryReset,
+        ActionName::SetParameterValues => TaskSpec::SetParameterValues {
+            parameter_values: action
+                .parameter_values
+                .iter()
+                .map(|p| ParameterValue {
+                    name: p.name.clone(),
+                    value: p.value.clone(),
+                    xsd_type: xsd_type(p.value_type),
+                })
+                .collect(),
+        },
+        ActionName::GetParameterValues => TaskSpec::GetParameterValues {
+            parameter_names: action.parameter_names.clone(),
+        },
+        ActionName::Refresh => TaskSpec::GetParameterNames {
+            parameter_path: action.parameter_path.clone().unwrap_or_default(),
+            next_level: false,
+        },
+        ActionName::Download => {
+            let download = action
+                .download
+                .clone()
+                .unwrap_or_else(|| crds::task::DownloadAction {
+                    file_type: String::new(),
+                    url: String::new(),
+                    file_size: 0,
+                    target_file_name: String::new(),
+                });
+            TaskSpec::Download(Download {
+                file_type: download.file_type,
+                url: download.url,
+                file_size: download.file_size,
+                target_file_name: download.target_file_name,
+                ..Download::default()
+            })
+        }
+        ActionName::ScheduleInform => TaskSpec::ScheduleInform {
+            delay_seconds: action.delay_seconds.unwrap_or(0),
+        },
+    }
+}
+
+/// A run's counters and per-device results, for the API.
+pub async fn results(
+    edge: &Edge,
+    name: &str,
+) -> Result<
+    Option<(
+        DeviceTaskRun,
+        Counters,
+        Vec<(DeviceTaskEntry, Option<TaskRecord>)>,
+    )>,
+    StoreError,
+> {
+    let mut txn = edge.store.begin().await?;
+    let Some(run) = records::get_run(txn.as_mut(), name).await? else {
+        txn.rollback().await?;
+        return Ok(None);
+    };
+    let mut results = Vec::new();
+    let mut statuses = HashMap::new();
+    for entry in records::list_run_entries(txn.as_mut(), name).await? {
+        let task = match &entry.task_id {
+            Some(id) => records::get_task(txn.as_mut(), id).await?,
+            None => None,
+        };
+        if let (Some(id), Some(task)) = (&entry.task_id, &task) {
+            statuses.insert(id.clone(), task.status);
+        }
+        results.push((entry, task));
+    }
+    txn.rollback().await?;
+    let entries: Vec<DeviceTaskEntry> = results.iter().map(|(e, _)| e.clone()).collect();
+    Ok(Some((run, count(&entries, &statuses), results)))
+}
+
+/// Runs [`tick`] every [`TICK`] until the process ends.
+pub fn spawn(edge: Arc<Edge>) {
+    tokio::spawn(async move {
+        let mut tokens = HashMap::new();
+        let mut interval = tokio::time::interval(TICK);
+        loop {
+            interval.tick().await;
+            if let Err(error) = tick(&edge, &mut tokens).await {
+                tracing::warn!(%error, "DeviceTask runs could not advance");
+            }
+        }
+    });
+}
