@@ -4,14 +4,19 @@
 //! stored with one entry per device, like a Kubernetes Job's fixed set of pods. Each tick then
 //! queues ordinary tasks for the run's devices: all at once for `run: NextInform` (delivered at
 //! each device's next inform), or for `run: Now` within `maxConcurrent` devices in flight and
-//! `connectionRequestsPerMinute` connection requests. Counters come from the queued tasks.
+//! `connectionRequestsPerMinute` connection requests. A `run: Schedule` task starts a new run
+//! at each firing of its cron expression (in its time zone; firings before the task was first
+//! seen are not caught up) and starts devices only inside its daily window. Counters come from
+//! the queued tasks.
 
 use std::collections::HashMap;
 use std::hash::{Hash, Hasher};
 use std::sync::Arc;
 use std::time::Duration;
 
-use acs_model::{DeviceId, DeviceTaskEntry, DeviceTaskRun, TaskRecord, TaskSpec, TaskStatus};
+use acs_model::{
+    DeviceId, DeviceTaskEntry, DeviceTaskRun, Millis, TaskRecord, TaskSpec, TaskStatus,
+};
 use acs_store::{records, transact, StoreError};
 use crds::task::{ActionName, RunMode, TaskAction, TaskTarget};
 use crds::DeviceTask;
@@ -19,6 +24,7 @@ use cwmp::{Download, ParameterValue};
 use provisioning::desired::xsd_type;
 use provisioning::membership::selector_matches;
 use provisioning::resources::{device_name, ResourceSet};
+use provisioning::schedule::CompiledSchedule;
 
 use crate::edge::{now_millis, Edge};
 
@@ -44,15 +50,53 @@ pub async fn tick(edge: &Arc<Edge>, tokens: &mut HashMap<String, f64>) -> Result
     let resources = edge.resources();
     for task in resources.tasks() {
         let name = task.metadata.name.clone().unwrap_or_default();
-        if task.spec.run == RunMode::Schedule {
-            // Scheduled runs are not executed yet; the resource is accepted and listed.
-            continue;
+        let hash = spec_hash(task);
+        let now = now_millis();
+        let mut txn = edge.store.begin().await?;
+        let existing = records::get_run(txn.as_mut(), &name)
+            .await?
+            .filter(|r| r.spec_hash == hash);
+        txn.rollback().await?;
+        let (run, may_start) = match task.spec.run {
+            RunMode::Schedule => {
+                let schedule = task.spec.schedule.as_ref().map(CompiledSchedule::new);
+                let Some(Ok(schedule)) = schedule else {
+                    tracing::warn!(task = name, "DeviceTask has no usable schedule");
+                    continue;
+                };
+                let Some(fired) = schedule.latest_firing(now) else {
+                    continue;
+                };
+                let run = match existing {
+                    // First seen: firings before it are not caught up; wait for the next.
+                    None => {
+                        let waiting = DeviceTaskRun {
+                            spec_hash: hash,
+                            targets: 0,
+                            started: fired,
+                            completed: Some(now),
+                        };
+                        save_run(edge, &name, &waiting).await?;
+                        waiting
+                    }
+                    Some(run) if fired > run.started => {
+                        start_run(edge, &resources, task, &name, hash, fired).await?
+                    }
+                    Some(run) => run,
+                };
+                (run, schedule.in_window(now))
+            }
+            _ => match existing {
+                Some(run) => (run, true),
+                None => (
+                    start_run(edge, &resources, task, &name, hash, now).await?,
+                    true,
+                ),
+            },
+        };
+        if run.completed.is_none() {
+            advance(edge, task, &name, run, may_start, tokens).await?;
         }
-        let run = ensure_run(edge, &resources, task, &name).await?;
-        if run.completed.is_some() {
-            continue;
-        }
-        advance(edge, task, &name, run, tokens).await?;
     }
     Ok(())
 }
@@ -65,25 +109,27 @@ fn spec_hash(task: &DeviceTask) -> u64 {
     hasher.finish()
 }
 
-/// The task's run, started (target expanded) if there is none for its current spec.
-async fn ensure_run(
+async fn save_run(edge: &Edge, name: &str, run: &DeviceTaskRun) -> Result<(), StoreError> {
+    transact(edge.store.as_ref(), |txn| {
+        Box::pin(async move { records::put_run(txn, name, run).await })
+    })
+    .await
+}
+
+/// Starts a run of the task: its target expanded now, into one entry per device.
+async fn start_run(
     edge: &Edge,
     resources: &ResourceSet,
     task: &DeviceTask,
     name: &str,
+    spec_hash: u64,
+    started: Millis,
 ) -> Result<DeviceTaskRun, StoreError> {
-    let hash = spec_hash(task);
-    let mut txn = edge.store.begin().await?;
-    let existing = records::get_run(txn.as_mut(), name).await?;
-    txn.rollback().await?;
-    if let Some(run) = existing.filter(|r| r.spec_hash == hash) {
-        return Ok(run);
-    }
     let targets = expand_target(edge, resources, &task.spec.target).await?;
     let run = DeviceTaskRun {
-        spec_hash: hash,
+        spec_hash,
         targets: targets.len() as u64,
-        started: now_millis(),
+        started,
         completed: None,
     };
     tracing::info!(
@@ -137,12 +183,13 @@ async fn expand_target(
     Ok(covered)
 }
 
-/// Queues tasks for the run's next devices and notes completion.
+/// Queues tasks for the run's next devices (when `may_start`) and notes completion.
 async fn advance(
     edge: &Arc<Edge>,
     task: &DeviceTask,
     name: &str,
     mut run: DeviceTaskRun,
+    may_start: bool,
     tokens: &mut HashMap<String, f64>,
 ) -> Result<(), StoreError> {
     let mut txn = edge.store.begin().await?;
@@ -165,11 +212,10 @@ async fn advance(
             failed = counters.failed,
             "DeviceTask run complete"
         );
-        return transact(edge.store.as_ref(), |txn| {
-            let run = &run;
-            Box::pin(async move { records::put_run(txn, name, run).await })
-        })
-        .await;
+        return save_run(edge, name, &run).await;
+    }
+    if !may_start {
+        return Ok(());
     }
     let spec = &task.spec;
     let budget = match spec.run {
@@ -193,7 +239,7 @@ async fn advance(
         .take(budget as usize)
     {
         let queued = queue(edge, name, &entry.device, task_spec.clone()).await?;
-        if spec.run == RunMode::Now {
+        if spec.run != RunMode::NextInform {
             let (edge, device, id) = (edge.clone(), entry.device.clone(), queued.id.clone());
             tokio::spawn(async move {
                 if let Err(error) = edge.connection_request(&device, Some(&id)).await {

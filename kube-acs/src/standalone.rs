@@ -64,6 +64,9 @@ pub struct StandaloneArgs {
         hide_env_values = true
     )]
     pub connection_request_password: String,
+    /// Size of the store's page cache in MiB (the operating system's page cache comes on top).
+    #[arg(long, env = "KUBE_ACS_STORE_CACHE_MB", default_value_t = 64)]
+    pub store_cache_mb: usize,
     /// Seconds a CWMP session may stay idle.
     #[arg(long, env = "KUBE_ACS_SESSION_TIMEOUT", default_value_t = 30)]
     pub session_timeout: u64,
@@ -141,7 +144,11 @@ pub async fn run(args: StandaloneArgs) -> anyhow::Result<()> {
         .unwrap_or_else(|| args.data_dir.join("files"));
     std::fs::create_dir_all(&files_dir)
         .with_context(|| format!("creating files directory {}", files_dir.display()))?;
-    let store = EmbeddedStore::open(&args.data_dir)
+    let options = acs_store::EmbeddedOptions {
+        cache_size_bytes: args.store_cache_mb.max(1) << 20,
+        ..Default::default()
+    };
+    let store = EmbeddedStore::open_with(&args.data_dir, options)
         .with_context(|| format!("opening the store in {}", args.data_dir.display()))?;
     let edge = Edge::new(Arc::new(store), edge_config(&args));
     if let Some(dir) = &args.resources {
@@ -252,10 +259,23 @@ async fn watch_resources(edge: Arc<Edge>, dir: &std::path::Path) -> anyhow::Resu
     Ok(())
 }
 
+/// Pending connections a listener queues: a fleet reconnecting at once (after an outage, or a
+/// storm of periodic informs) must not overflow the kernel's accept queue, where every dropped
+/// SYN costs the device a second.
+const LISTEN_BACKLOG: u32 = 4096;
+
 async fn bind(address: SocketAddr, what: &str) -> anyhow::Result<TcpListener> {
-    TcpListener::bind(address)
-        .await
-        .with_context(|| format!("binding the {what} listener to {address}"))
+    let bind = || -> std::io::Result<TcpListener> {
+        let socket = if address.is_ipv4() {
+            tokio::net::TcpSocket::new_v4()?
+        } else {
+            tokio::net::TcpSocket::new_v6()?
+        };
+        socket.set_reuseaddr(true)?;
+        socket.bind(address)?;
+        socket.listen(LISTEN_BACKLOG)
+    };
+    bind().with_context(|| format!("binding the {what} listener to {address}"))
 }
 
 async fn wait_for_signal() {

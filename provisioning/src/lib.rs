@@ -2,6 +2,7 @@
 //!
 //! - [`inform`]: what an Inform tells the ACS and which waiting tasks it completes.
 //! - [`task_plan`]: which RPC a task sends next, and what each response changes.
+//! - [`schedule`]: when a scheduled mass operation runs.
 //! - [`retry`]: how a faulted task is retried with backoff up to a limit.
 //! - [`tree`]: the updates to a device's stored parameter tree that the above produce.
 //! - [`membership`]: which devices belong to which groups.
@@ -15,6 +16,7 @@ pub mod membership;
 pub mod plan;
 pub mod resources;
 pub mod retry;
+pub mod schedule;
 pub mod task_plan;
 pub mod tree;
 

@@ -1,0 +1,641 @@
+//! Small versions of the benchmark scenarios against the real ACS: the `kube-acs` binary runs
+//! as a process (`kube-acs standalone` on free loopback ports, temporary data directory) and
+//! the simulated devices talk to it over HTTP. Correctness only, no timings.
+//!
+//! The binary is built by the test itself with `cargo build -p kube-acs
+//! --message-format=json`, and its path taken from Cargo's report, which works wherever
+//! `CARGO_TARGET_DIR` points (`KUBE_ACS_BIN` overrides it with a ready binary).
+
+use std::path::PathBuf;
+use std::sync::atomic::Ordering;
+use std::sync::{Arc, OnceLock};
+use std::time::{Duration, Instant};
+
+use serde_json::{json, Value};
+
+use cpe_sim::acs::{build_kube_acs, AcsApi};
+use cpe_sim::bench::{setup, Setup};
+use cpe_sim::fleet::{BatchReport, Fleet, FleetConfig};
+use cpe_sim::inform::Trigger;
+use cpe_sim::misbehave::{Misbehaviour, TransferFaults};
+use cpe_sim::model::Model;
+use cpe_sim::transfer::Injected;
+
+/// The ACS binary, built once per test run.
+fn kube_acs() -> PathBuf {
+    static BIN: OnceLock<PathBuf> = OnceLock::new();
+    BIN.get_or_init(|| match std::env::var_os("KUBE_ACS_BIN") {
+        Some(path) => PathBuf::from(path),
+        None => build_kube_acs(false).expect("building kube-acs"),
+    })
+    .clone()
+}
+
+/// Starts the ACS (with `acs_args`) and `devices` devices of `model`.
+async fn start(
+    model: &str,
+    devices: u32,
+    acs_args: &[&str],
+    configure: impl FnOnce(&mut FleetConfig),
+) -> Setup {
+    let args: Vec<String> = acs_args.iter().map(|s| s.to_string()).collect();
+    setup(
+        &kube_acs(),
+        &args,
+        "info",
+        None,
+        Model::load(model).unwrap(),
+        devices,
+        configure,
+    )
+    .await
+    .expect("starting the ACS and the fleet")
+}
+
+async fn batch(fleet: &Arc<Fleet>, devices: u32, trigger: Trigger) -> BatchReport {
+    let deadline = Instant::now() + Duration::from_secs(120);
+    fleet
+        .run_batch((0..devices).collect(), trigger, 32, deadline)
+        .await
+}
+
+async fn get(api: &AcsApi, path: &str) -> Value {
+    let (status, body) = api.get(path).await.unwrap();
+    assert_eq!(status, 200, "GET {path}: {body}");
+    body
+}
+
+/// A stored parameter value as the ACS shows it (`value` is `[text, type]`).
+fn stored(device: &Value, name: &str) -> Option<String> {
+    device["parameters"][name]["value"][0]
+        .as_str()
+        .map(str::to_string)
+}
+
+async fn set_cr_credentials(api: &AcsApi, fleet: &Fleet, index: u32) {
+    let (username, password) = fleet.cr_credentials(index);
+    let id = fleet.config().identity.device_id(index);
+    let (status, body) = api
+        .put(
+            &format!("/api/v1/devices/{id}/connection-request"),
+            &json!({"username": username, "password": password}),
+        )
+        .await
+        .unwrap();
+    assert_eq!(status, 204, "{body}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bootstrap_then_periodic_300_devices() {
+    let s = start("tr181", 300, &[], |_| {}).await;
+    let api = s.acs.api();
+    let boot = batch(&s.fleet, 300, Trigger::Pending).await;
+    assert_eq!(
+        (boot.ok, boot.failed, boot.injected),
+        (300, 0, 0),
+        "{:?}",
+        s.fleet.stats().errors()
+    );
+    let periodic = batch(&s.fleet, 300, Trigger::Periodic).await;
+    assert_eq!(
+        (periodic.ok, periodic.failed),
+        (300, 0),
+        "{:?}",
+        s.fleet.stats().errors()
+    );
+
+    let devices = get(&api, "/api/v1/devices?limit=10000").await;
+    let devices = devices.as_array().unwrap();
+    assert_eq!(devices.len(), 300);
+    let identity = &s.fleet.config().identity;
+    for index in [0, 150, 299] {
+        let id = identity.device_id(index);
+        let device = get(&api, &format!("/api/v1/devices/{id}")).await;
+        assert_eq!(device["lastEvents"], json!(["2 PERIODIC"]), "{device}");
+        assert!(device["lastBootstrap"].is_number());
+        assert_eq!(
+            device["identity"]["serialNumber"],
+            json!(identity.serial(index))
+        );
+        assert_eq!(
+            stored(&device, "Device.ManagementServer.ConnectionRequestURL"),
+            Some(identity.cr_url(index))
+        );
+        assert_eq!(
+            stored(&device, "Device.DeviceInfo.SoftwareVersion").as_deref(),
+            Some("1.0.0")
+        );
+        assert_eq!(
+            stored(&device, "Device.RootDataModelVersion").as_deref(),
+            Some("2.11")
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn misbehaving_devices_fail_only_where_injected() {
+    let s = start("tr098", 120, &[], |config| {
+        config.seed = 11;
+        config.misbehaviour = Misbehaviour {
+            drop_cookies: 0.5,
+            cwmp10_only: 0.3,
+            slow: 0.2,
+            slow_delay: Duration::from_millis(50),
+            malformed: 0.1,
+            disconnect: 0.1,
+        };
+        config.retries = 0;
+    })
+    .await;
+    let fleet = &s.fleet;
+    let boot = batch(fleet, 120, Trigger::Pending).await;
+    let periodic = batch(fleet, 120, Trigger::Periodic).await;
+    assert_eq!(
+        boot.failed + periodic.failed,
+        0,
+        "{:?}",
+        fleet.stats().errors()
+    );
+    assert!(boot.injected + periodic.injected > 0);
+    assert!(boot.ok + periodic.ok > 150);
+    // Devices that spoke cwmp-1-0 are known to the ACS as such.
+    let api = s.acs.api();
+    let devices = get(&api, "/api/v1/devices?limit=10000").await;
+    let versions: Vec<&str> = devices
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|d| d["cwmpVersion"].as_str())
+        .collect();
+    assert!(
+        versions.contains(&"1.0") && versions.contains(&"1.2"),
+        "{versions:?}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn mass_set_100_devices_via_connection_requests() {
+    let s = start("tr181", 100, &["--task-max-attempts", "1"], |_| {}).await;
+    let (api, fleet) = (s.acs.api(), Arc::clone(&s.fleet));
+    let boot = batch(&fleet, 100, Trigger::Pending).await;
+    assert_eq!(boot.ok, 100, "{:?}", fleet.stats().errors());
+    for index in 0..100 {
+        set_cr_credentials(&api, &fleet, index).await;
+    }
+    let ssid = "Device.WiFi.SSID.1.SSID";
+    let mut calls = Vec::new();
+    for index in 0..100u32 {
+        let (api, fleet) = (api.clone(), Arc::clone(&fleet));
+        calls.push(tokio::spawn(async move {
+            let id = fleet.config().identity.device_id(index);
+            let (status, task) = api
+                .post(
+                    &format!("/api/v1/devices/{id}/tasks?connectionRequest=true&timeout=30"),
+                    &json!({"name": "setParameterValues",
+                            "parameterValues": [{"name": ssid, "value": format!("set-{index}"), "type": "xsd:string"}]}),
+                )
+                .await
+                .unwrap();
+            (index, status, task)
+        }));
+    }
+    for call in calls {
+        let (index, status, task) = call.await.unwrap();
+        assert_eq!(
+            (status, task["status"].as_str()),
+            (200, Some("done")),
+            "device {index}: {task}"
+        );
+    }
+    assert!(fleet.wait_idle(Duration::from_secs(10)).await);
+    assert_eq!(
+        fleet.stats().failed.load(Ordering::Relaxed),
+        0,
+        "{:?}",
+        fleet.stats().errors()
+    );
+    let identity = &fleet.config().identity;
+    for index in 0..100 {
+        let expected = format!("set-{index}");
+        assert_eq!(fleet.value(index, ssid).as_deref(), Some(expected.as_str()));
+        let device = get(
+            &api,
+            &format!(
+                "/api/v1/devices/{}?parameters=Device.WiFi.",
+                identity.device_id(index)
+            ),
+        )
+        .await;
+        assert_eq!(stored(&device, ssid), Some(expected), "{device}");
+        assert_eq!(device["lastEvents"], json!(["6 CONNECTION REQUEST"]));
+    }
+
+    // A non-writable parameter: 9003 with a 9008 entry, and nothing applied.
+    let id = identity.device_id(7);
+    let (status, task) = api
+        .post(
+            &format!("/api/v1/devices/{id}/tasks?connectionRequest=true&timeout=30"),
+            &json!({"name": "setParameterValues", "parameterValues": [
+                {"name": ssid, "value": "never", "type": "xsd:string"},
+                {"name": "Device.DeviceInfo.SerialNumber", "value": "x", "type": "xsd:string"}]}),
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        (status, task["status"].as_str()),
+        (200, Some("failed")),
+        "{task}"
+    );
+    assert_eq!(task["fault"]["code"], 9003, "{task}");
+    assert_eq!(
+        task["fault"]["setParameterValuesFaults"][0]["parameterName"],
+        "Device.DeviceInfo.SerialNumber"
+    );
+    assert_eq!(task["fault"]["setParameterValuesFaults"][0]["code"], 9008);
+    assert_eq!(fleet.value(7, ssid).as_deref(), Some("set-7"));
+
+    // The whole tree through GetParameterNames: every object and parameter of the model.
+    let (status, task) = api
+        .post(
+            &format!("/api/v1/devices/{id}/tasks?connectionRequest=true&timeout=30"),
+            &json!({"name": "getParameterNames", "parameterPath": "Device.", "nextLevel": false}),
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        (status, task["status"].as_str()),
+        (200, Some("done")),
+        "{task}"
+    );
+    let device = get(&api, &format!("/api/v1/devices/{id}?parameters=Device.")).await;
+    let names = device["parameters"].as_object().unwrap();
+    let leaves = names.keys().filter(|name| !name.ends_with('.')).count();
+    assert_eq!(leaves, fleet.config().model.parameter_count());
+
+    // Wrong connection-request credentials are rejected by the device.
+    let (status, _) = api
+        .put(
+            &format!(
+                "/api/v1/devices/{}/connection-request",
+                identity.device_id(8)
+            ),
+            &json!({"username": identity.cr_username(8), "password": "wrong"}),
+        )
+        .await
+        .unwrap();
+    assert_eq!(status, 204);
+    let (status, state) = api
+        .post(
+            &format!(
+                "/api/v1/devices/{}/connection-request",
+                identity.device_id(8)
+            ),
+            &json!({}),
+        )
+        .await
+        .unwrap();
+    assert_eq!(status, 502, "{state}");
+    assert!(
+        state["error"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("credentials"),
+        "{state}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn downloads_with_injected_failures() {
+    const DEVICES: u32 = 40;
+    let s = start("tr181", DEVICES, &["--task-max-attempts", "1"], |config| {
+        config.seed = 5;
+        config.reboot_delay = Duration::from_millis(200);
+        config.transfer_faults = TransferFaults {
+            download_failure: 0.1,
+            corrupted: 0.25,
+            never_returns: 0.1,
+        };
+    })
+    .await;
+    let (api, fleet) = (s.acs.api(), Arc::clone(&s.fleet));
+    let boot = batch(&fleet, DEVICES, Trigger::Pending).await;
+    assert_eq!(boot.ok, u64::from(DEVICES));
+    // The firmware on the ACS's file server, with its SHA-256 in the URL's fragment.
+    let image: Vec<u8> = (0..50_000u32).map(|i| (i % 251) as u8).collect();
+    std::fs::create_dir_all(&s.acs.files_dir).unwrap();
+    std::fs::write(s.acs.files_dir.join("fw-2.0.0.bin"), &image).unwrap();
+    let sha = {
+        use sha2::Digest;
+        sha2::Sha256::digest(&image)
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect::<String>()
+    };
+    let url = format!("{}/fw-2.0.0.bin#sha256={sha}", s.acs.files_url);
+    let identity = &fleet.config().identity;
+    let mut tasks = Vec::new();
+    for index in 0..DEVICES {
+        set_cr_credentials(&api, &fleet, index).await;
+        let (status, task) = api
+            .post(
+                &format!(
+                    "/api/v1/devices/{}/tasks?connectionRequest=true",
+                    identity.device_id(index)
+                ),
+                &json!({"name": "download", "fileType": "1 Firmware Upgrade Image", "url": url,
+                        "fileSize": image.len(), "targetFileName": "fw-2.0.0.bin"}),
+            )
+            .await
+            .unwrap();
+        assert_eq!(status, 202, "{task}");
+        tasks.push(task["id"].as_str().unwrap().to_string());
+    }
+    // Wait until every device that comes back has reported its transfer.
+    let deadline = Instant::now() + Duration::from_secs(90);
+    let final_states = loop {
+        let mut states = Vec::new();
+        for id in &tasks {
+            states.push(get(&api, &format!("/api/v1/tasks/{id}")).await);
+        }
+        let settled = states.iter().enumerate().all(|(index, task)| {
+            let status = task["status"].as_str().unwrap_or_default();
+            match fleet.injected_transfer(index as u32) {
+                Injected::NeverReturns => {
+                    status == "awaitingCompletion" && fleet.is_silent(index as u32)
+                }
+                _ => status == "done" || status == "failed",
+            }
+        });
+        if settled || Instant::now() > deadline {
+            break states;
+        }
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    };
+    let mut seen = [0; 4];
+    for (index, task) in final_states.iter().enumerate() {
+        let index = index as u32;
+        let id = identity.device_id(index);
+        let faults = get(&api, &format!("/api/v1/devices/{id}/faults")).await;
+        let codes: Vec<u64> = faults
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter_map(|f| f["fault"]["code"].as_u64())
+            .collect();
+        let device = get(
+            &api,
+            &format!("/api/v1/devices/{id}?parameters=Device.DeviceInfo."),
+        )
+        .await;
+        let version = stored(&device, "Device.DeviceInfo.SoftwareVersion");
+        match fleet.injected_transfer(index) {
+            Injected::None => {
+                seen[0] += 1;
+                assert_eq!(task["status"], "done", "device {index}: {task}");
+                assert_eq!(version.as_deref(), Some("fw-2.0.0"), "device {index}");
+                assert!(codes.is_empty(), "device {index}: {codes:?}");
+                assert!(device["lastEvents"]
+                    .as_array()
+                    .unwrap()
+                    .contains(&json!("7 TRANSFER COMPLETE")));
+            }
+            Injected::Corrupted => {
+                seen[1] += 1;
+                assert_eq!(
+                    (task["status"].as_str(), &task["fault"]["code"]),
+                    (Some("failed"), &json!(9018)),
+                    "device {index}: {task}"
+                );
+                assert_eq!(codes, [9018], "device {index}");
+                assert_eq!(version.as_deref(), Some("1.0.0"));
+            }
+            Injected::DownloadFailure => {
+                seen[2] += 1;
+                assert_eq!(task["fault"]["code"], 9010, "device {index}: {task}");
+                assert_eq!(codes, [9010], "device {index}");
+            }
+            Injected::NeverReturns => {
+                seen[3] += 1;
+                assert_eq!(
+                    task["status"], "awaitingCompletion",
+                    "device {index}: {task}"
+                );
+                assert!(fleet.is_silent(index));
+                let (status, _) = api
+                    .post(
+                        &format!("/api/v1/devices/{id}/connection-request"),
+                        &json!({}),
+                    )
+                    .await
+                    .unwrap();
+                assert_eq!(
+                    status, 502,
+                    "a silent device does not answer connection requests"
+                );
+            }
+        }
+    }
+    assert!(
+        seen.iter().all(|&n| n > 0),
+        "every outcome happened: {seen:?}"
+    );
+    assert_eq!(
+        fleet.stats().failed.load(Ordering::Relaxed),
+        0,
+        "{:?}",
+        fleet.stats().errors()
+    );
+}
+
+/// Polls the ACS until `check` accepts the device (`?parameters=` prefix `params`).
+async fn wait_for_device(
+    api: &AcsApi,
+    id: &str,
+    params: &str,
+    check: impl Fn(&Value) -> bool,
+) -> Value {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let device = get(api, &format!("/api/v1/devices/{id}?parameters={params}")).await;
+        if check(&device) || Instant::now() > deadline {
+            return device;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+/// Queues a task with a connection request and waits until it is done.
+async fn run_task(api: &AcsApi, id: &str, spec: Value) -> Value {
+    let (status, task) = api
+        .post(
+            &format!("/api/v1/devices/{id}/tasks?connectionRequest=true&timeout=30"),
+            &spec,
+        )
+        .await
+        .unwrap();
+    assert!(status == 200 || status == 202, "{task}");
+    let task_id = task["id"].as_str().unwrap().to_string();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let task = get(api, &format!("/api/v1/tasks/{task_id}")).await;
+        if task["status"] == "done" || task["status"] == "failed" || Instant::now() > deadline {
+            return task;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn device_operations_through_the_acs() {
+    let s = start("tr181", 3, &["--task-max-attempts", "1"], |config| {
+        config.reboot_delay = Duration::from_millis(200);
+    })
+    .await;
+    let (api, fleet) = (s.acs.api(), Arc::clone(&s.fleet));
+    assert_eq!(batch(&fleet, 3, Trigger::Pending).await.ok, 3);
+    let identity = &fleet.config().identity;
+    let id = identity.device_id(1);
+    set_cr_credentials(&api, &fleet, 1).await;
+
+    // AddObject numbers grow and are never reused, even after a DeleteObject.
+    let added = run_task(
+        &api,
+        &id,
+        json!({"name": "addObject", "objectName": "Device.NAT.PortMapping.",
+               "parameterValues": [{"name": "ExternalPort", "value": "9000", "type": "xsd:unsignedInt"}]}),
+    )
+    .await;
+    assert_eq!(added["status"], "done", "{added}");
+    assert_eq!(
+        fleet
+            .value(1, "Device.NAT.PortMapping.3.ExternalPort")
+            .as_deref(),
+        Some("9000")
+    );
+    let deleted = run_task(
+        &api,
+        &id,
+        json!({"name": "deleteObject", "objectName": "Device.NAT.PortMapping.3."}),
+    )
+    .await;
+    assert_eq!(deleted["status"], "done", "{deleted}");
+    assert_eq!(
+        fleet.value(1, "Device.NAT.PortMapping.3.ExternalPort"),
+        None
+    );
+    let again = run_task(
+        &api,
+        &id,
+        json!({"name": "addObject", "objectName": "Device.NAT.PortMapping."}),
+    )
+    .await;
+    assert_eq!(again["status"], "done", "{again}");
+    assert!(
+        fleet
+            .value(1, "Device.NAT.PortMapping.4.ExternalPort")
+            .is_some(),
+        "{again}"
+    );
+
+    // Active notification, then a change made on the device through the simulator's API:
+    // the device informs 4 VALUE CHANGE with the new value.
+    let ssid = "Device.WiFi.SSID.1.SSID";
+    let attributes = run_task(
+        &api,
+        &id,
+        json!({"name": "setParameterAttributes", "parameterAttributes": [
+            {"name": ssid, "notificationChange": true, "notification": 2, "accessListChange": false, "accessList": []}]}),
+    )
+    .await;
+    assert_eq!(attributes["status"], "done", "{attributes}");
+    let control = AcsApi::new(&identity.cr_base_url.replace("/cr/", "/sim/"));
+    let serial = identity.serial(1);
+    let (status, _) = control
+        .send_text(
+            hyper::Method::PUT,
+            &format!("/{serial}/{ssid}"),
+            "changed-on-device",
+        )
+        .await
+        .unwrap();
+    assert_eq!(status, 204);
+    let (status, value) = control
+        .send_text(hyper::Method::GET, &format!("/{serial}/{ssid}"), "")
+        .await
+        .unwrap();
+    assert_eq!((status, value.as_str()), (200, "changed-on-device"));
+    let device = wait_for_device(&api, &id, "Device.WiFi.", |d| {
+        stored(d, ssid).as_deref() == Some("changed-on-device")
+    })
+    .await;
+    assert_eq!(
+        stored(&device, ssid).as_deref(),
+        Some("changed-on-device"),
+        "{device}"
+    );
+    assert_eq!(device["lastEvents"], json!(["4 VALUE CHANGE"]));
+
+    // Reboot: done when the device comes back with 1 BOOT and M Reboot.
+    let reboot = run_task(&api, &id, json!({"name": "reboot"})).await;
+    assert_eq!(reboot["status"], "done", "{reboot}");
+    let device = get(&api, &format!("/api/v1/devices/{id}")).await;
+    assert_eq!(device["lastEvents"], json!(["1 BOOT", "M Reboot"]));
+
+    // Factory reset: back with 0 BOOTSTRAP and the factory SSID.
+    let reset = run_task(&api, &id, json!({"name": "factoryReset"})).await;
+    assert_eq!(reset["status"], "done", "{reset}");
+    let factory = format!("Home-{serial}");
+    assert_eq!(fleet.value(1, ssid).as_deref(), Some(factory.as_str()));
+    let device = wait_for_device(&api, &id, "Device.", |d| {
+        d["lastEvents"] == json!(["0 BOOTSTRAP", "1 BOOT"])
+    })
+    .await;
+    assert_eq!(device["lastEvents"], json!(["0 BOOTSTRAP", "1 BOOT"]));
+    assert!(fleet.wait_idle(Duration::from_secs(10)).await);
+    assert_eq!(
+        fleet.stats().failed.load(Ordering::Relaxed),
+        0,
+        "{:?}",
+        fleet.stats().errors()
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn live_fleet_informs_periodically() {
+    let s = start("tr098", 30, &[], |config| {
+        config.identity.periodic_interval = 1;
+        config.periodic_jitter = 0.2;
+    })
+    .await;
+    let fleet = Arc::clone(&s.fleet);
+    fleet
+        .live(
+            Duration::from_secs(4),
+            Duration::from_millis(500),
+            16,
+            Duration::from_secs(1),
+        )
+        .await;
+    assert!(fleet.wait_idle(Duration::from_secs(10)).await);
+    let ok = fleet.stats().ok.load(Ordering::Relaxed);
+    assert!(
+        ok >= 60,
+        "every device informed at boot and then periodically: {ok}"
+    );
+    assert_eq!(
+        fleet.stats().failed.load(Ordering::Relaxed),
+        0,
+        "{:?}",
+        fleet.stats().errors()
+    );
+    let api = s.acs.api();
+    let devices = get(&api, "/api/v1/devices?limit=100").await;
+    let devices = devices.as_array().unwrap();
+    assert_eq!(devices.len(), 30);
+    assert!(
+        devices
+            .iter()
+            .all(|d| d["lastEvents"] == json!(["2 PERIODIC"])),
+        "{devices:?}"
+    );
+}
