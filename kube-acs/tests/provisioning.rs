@@ -500,3 +500,121 @@ spec:
         "{results}"
     );
 }
+
+#[tokio::test]
+async fn device_labels_and_overrides_and_resuming_an_interrupted_apply() {
+    let dir = tempfile::tempdir().unwrap();
+    let resources = dir.path().join("resources");
+    std::fs::create_dir(&resources).unwrap();
+    write(&resources, "groups.yaml", GROUPS);
+    write(&resources, "profiles.yaml", PROFILES);
+    let vip = r#"
+apiVersion: kubeacs.io/v1alpha1
+kind: DeviceGroup
+metadata: {name: vip}
+spec:
+  selector: {matchLabels: {tier: vip}}
+---
+apiVersion: kubeacs.io/v1alpha1
+kind: ConfigProfile
+metadata: {name: vip}
+spec:
+  groups: [vip]
+  priority: 100
+  parameters:
+  periodicInformInterval: 120
+"#;
+    write(&resources, "vip.yaml", vip);
+    let device = |tier: &str| {
+        format!(
+            r#"
+apiVersion: kubeacs.io/v1alpha1
+kind: Device
+metadata: {{name: lab-gateway, labels: {{tier: {tier}}}}}
+spec:
+  identity: {{oui: 00D09E, productClass: HomeGW, serialNumber: LABEL001}}
+  customer: {{subscriberId: sub-42, plan: gold}}
+  parameters:
+  - {{name: Device.WiFi.SSID.1.SSID, value: "lab-{{{{ subscriberId }}}}"}}
+"#
+        )
+    };
+    write(&resources, "device.yaml", &device("basic"));
+    let acs = start(&resources, &dir.path().join("data"), &[]).await;
+
+    // The Device's own parameters win over every profile, with templates over its fields.
+    let mut cpe = Cpe::new(&acs.cwmp, "LABEL001", "http://127.0.0.1:9/");
+    // Interrupted apply: the device answers GetParameterNames, GetParameterValues and AddObject,
+    // then drops the session before the values are set.
+    let inform = cpe.inform();
+    cpe.post(Some(inform)).await;
+    cpe.pending_events.clear();
+    let (mut status, mut reply) = cpe.post(None).await;
+    let mut adds = 0;
+    while status == 200 {
+        let request = reply.unwrap();
+        if matches!(request.body, Body::SetParameterValues { .. }) {
+            break; // the session drops here
+        }
+        adds += usize::from(matches!(request.body, Body::AddObject { .. }));
+        let answer = cpe.answer(request.body).await;
+        let envelope = cwmp::Envelope {
+            version: cpe.version,
+            header: cwmp::Header {
+                id: request.header.id,
+                ..Default::default()
+            },
+            body: answer,
+        };
+        (status, reply) = cpe.post(Some(envelope)).await;
+    }
+    assert_eq!(adds, 1);
+    let (_, record) = acs
+        .get(&format!("/api/v1/devices/{}/provisioning", cpe.device_id()))
+        .await;
+    assert_eq!(
+        record["pendingInstances"][0]["instance"], "Device.IP.Interface.2.",
+        "{record}"
+    );
+
+    // The next session resumes: no second AddObject, the values are set.
+    cpe.pending_events = vec![(EventCode::Periodic, String::new())];
+    let sent = cpe.session().await;
+    assert!(
+        !sent.iter().any(|b| matches!(b, Body::AddObject { .. })),
+        "{sent:?}"
+    );
+    assert!(
+        !cpe.parameters.contains_key("Device.IP.Interface.3.Alias"),
+        "created once"
+    );
+    assert_eq!(cpe.parameters["Device.IP.Interface.2.Alias"].value, "iptv");
+    assert_eq!(
+        cpe.parameters["Device.WiFi.SSID.1.SSID"].value,
+        "lab-sub-42"
+    );
+
+    // A label change moves the device into `vip`, whose profile then applies.
+    write(&resources, "device.yaml", &device("vip"));
+    wait_for_log(&acs, "resources loaded", 2).await;
+    cpe.pending_events = vec![(EventCode::Periodic, String::new())];
+    cpe.session().await;
+    assert_eq!(
+        cpe.parameters["Device.ManagementServer.PeriodicInformInterval"].value,
+        "120"
+    );
+    let (_, devices) = acs.get("/api/v1/resources/devices").await;
+    let lab = devices
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|d| d["metadata"]["name"] == "lab-gateway")
+        .unwrap();
+    let applied: Vec<&str> = lab["status"]["appliedProfiles"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(applied, ["vip", "gateway-wifi", "gateway-defaults"]);
+}
