@@ -43,8 +43,8 @@ pub struct ParameterSetting {
     /// Full parameter path, such as `Device.WiFi.SSID.1.SSID`.
     #[schemars(length(min = 1, max = 256))]
     pub name: String,
-    /// The value; in a ConfigProfile it may use `{{ fact }}` templates, such as
-    /// `{{ serialNumber }}`.
+    /// The value; it may use `{{ fact }}` templates, such as `{{ serialNumber }}`.
+    #[schemars(length(max = 4096))]
     pub value: String,
     /// Its type (`xsd:string` when left out).
     #[serde(default, rename = "type")]
@@ -57,7 +57,15 @@ pub const PARAMETER_NAMES_RULE: &str = "self.all(p, (p.name.startsWith('Device.'
 /// Message of [`PARAMETER_NAMES_RULE`].
 pub const PARAMETER_NAMES_MESSAGE: &str =
     "parameter names must start with Device. or InternetGatewayDevice. and must not end with a dot";
-/// The CEL rule that names in a list are unique.
-pub const UNIQUE_NAMES_RULE: &str = "self.all(p, self.exists_one(q, q.name == p.name))";
-/// Message of [`UNIQUE_NAMES_RULE`].
-pub const UNIQUE_NAMES_MESSAGE: &str = "each parameter may appear only once";
+/// Most parameter settings in one list (bounds the cost of the CEL rules over it).
+pub const MAX_PARAMETERS: u32 = 256;
+
+/// The first parameter name that appears twice in `settings`, if any. In a cluster the API
+/// server enforces this through `x-kubernetes-list-type: map`; standalone mode calls this.
+pub fn duplicate_name(settings: &[ParameterSetting]) -> Option<&str> {
+    let mut seen = std::collections::BTreeSet::new();
+    settings
+        .iter()
+        .map(|s| s.name.as_str())
+        .find(|name| !seen.insert(*name))
+}

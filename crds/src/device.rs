@@ -8,10 +8,7 @@ use kube::{CustomResource, KubeSchema};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
-use crate::common::{
-    ParameterSetting, PARAMETER_NAMES_MESSAGE, PARAMETER_NAMES_RULE, UNIQUE_NAMES_MESSAGE,
-    UNIQUE_NAMES_RULE,
-};
+use crate::common::{ParameterSetting, PARAMETER_NAMES_MESSAGE, PARAMETER_NAMES_RULE};
 
 /// A CPE managed by kube-acs.
 #[derive(CustomResource, KubeSchema, Serialize, Deserialize, Clone, Debug, PartialEq)]
@@ -41,7 +38,7 @@ pub struct DeviceSpec {
     /// Parameter values this device must have, over any profile's.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     #[x_kube(validation = Rule::new(PARAMETER_NAMES_RULE).message(PARAMETER_NAMES_MESSAGE))]
-    #[x_kube(validation = Rule::new(UNIQUE_NAMES_RULE).message(UNIQUE_NAMES_MESSAGE))]
+    #[schemars(length(max = 256), extend("x-kubernetes-list-type" = "map", "x-kubernetes-list-map-keys" = ["name"]))]
     pub parameters: Vec<ParameterSetting>,
     /// A Secret with the device's connection-request credentials.
     #[serde(default, skip_serializing_if = "Option::is_none")]

@@ -7,10 +7,7 @@ use kube::{CustomResource, KubeSchema};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
-use crate::common::{
-    ParameterSetting, PARAMETER_NAMES_MESSAGE, PARAMETER_NAMES_RULE, UNIQUE_NAMES_MESSAGE,
-    UNIQUE_NAMES_RULE,
-};
+use crate::common::{ParameterSetting, PARAMETER_NAMES_MESSAGE, PARAMETER_NAMES_RULE};
 
 /// Desired configuration for the devices of `groups`. Where profiles overlap, the higher
 /// `priority` wins per parameter (ties: the name that sorts first wins); a Device's own
@@ -44,10 +41,11 @@ pub struct ConfigProfileSpec {
     /// path).
     #[serde(default)]
     #[x_kube(validation = Rule::new(PARAMETER_NAMES_RULE).message(PARAMETER_NAMES_MESSAGE))]
-    #[x_kube(validation = Rule::new(UNIQUE_NAMES_RULE).message(UNIQUE_NAMES_MESSAGE))]
+    #[schemars(length(max = 256), extend("x-kubernetes-list-type" = "map", "x-kubernetes-list-map-keys" = ["name"]))]
     pub parameters: Vec<ParameterSetting>,
     /// Object instances that must exist.
     #[serde(default)]
+    #[schemars(length(max = 32))]
     pub objects: Vec<ObjectInstances>,
     /// Notification attributes to set.
     #[serde(default)]
@@ -65,12 +63,17 @@ pub struct ConfigProfileSpec {
 #[serde(rename_all = "camelCase")]
 pub struct ObjectInstances {
     /// The object table, ending with a dot, such as `Device.NAT.PortMapping.`.
+    #[schemars(length(max = 256))]
     #[x_kube(validation = Rule::new("self.endsWith('.') && (self.startsWith('Device.') || self.startsWith('InternetGatewayDevice.'))").message("path must be an object table such as Device.NAT.PortMapping."))]
     pub path: String,
     /// The parameter (relative to an instance) whose value identifies an instance.
-    #[schemars(length(min = 1))]
+    #[schemars(length(min = 1, max = 128))]
     pub key: String,
     /// The instances: parameter values relative to the instance, including the key.
+    #[schemars(
+        length(max = 32),
+        extend("items" = {"type": "object", "maxProperties": 32, "additionalProperties": {"type": "string", "maxLength": 256}})
+    )]
     pub instances: Vec<BTreeMap<String, String>>,
     /// Delete instances whose key is not listed.
     #[serde(default)]

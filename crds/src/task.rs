@@ -106,6 +106,7 @@ pub struct TaskAction {
     pub name: ActionName,
     /// For setParameterValues.
     #[serde(default)]
+    #[schemars(length(max = 256))]
     #[x_kube(validation = Rule::new(PARAMETER_NAMES_RULE).message(PARAMETER_NAMES_MESSAGE))]
     pub parameter_values: Vec<ParameterSetting>,
     /// For getParameterValues.

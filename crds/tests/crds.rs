@@ -97,10 +97,15 @@ fn cel_rules_accept_valid_and_refuse_invalid_resources() {
     let profile: ConfigProfile = parse(
         "apiVersion: kubeacs.io/v1alpha1\nkind: ConfigProfile\nmetadata: {name: p}\nspec:\n  groups: [g]\n  parameters:\n  - {name: Device.WiFi.SSID.1.SSID, value: 'home-{{ serialNumber }}'}\n  - {name: Device.WiFi.SSID.1.SSID, value: x}\n",
     );
-    let error = kube::core::cel::validate_cel(&profile)
-        .unwrap_err()
-        .to_string();
-    assert!(error.contains("only once"), "{error}");
+    assert_eq!(
+        crds::common::duplicate_name(&profile.spec.parameters),
+        Some("Device.WiFi.SSID.1.SSID")
+    );
+    let schema = rules(&ConfigProfile::crd());
+    assert!(
+        schema.contains(r#""x-kubernetes-list-type":"map""#),
+        "parameters are a list map keyed by name"
+    );
 
     let task: DeviceTask = parse(
         "apiVersion: kubeacs.io/v1alpha1\nkind: DeviceTask\nmetadata: {name: t}\nspec:\n  target: {group: g}\n  action: {name: setParameterValues}\n",

@@ -253,22 +253,12 @@ async fn get_device(
 
 async fn delete_device(State(edge): Shared, Path(id): Path<String>) -> ApiResult<StatusCode> {
     let id = DeviceId(id);
-    let deleted = transact(edge.store.as_ref(), |txn| {
-        let id = id.clone();
-        Box::pin(async move {
-            if records::get_device(txn, &id).await?.is_none() {
-                return Ok(false);
-            }
-            records::delete_device(txn, &id).await?;
-            Ok(true)
-        })
+    let existed = transact(edge.store.as_ref(), |txn| {
+        let id = &id;
+        Box::pin(async move { records::delete_device(txn, id).await })
     })
     .await?;
-    if deleted {
-        Ok(StatusCode::NO_CONTENT)
-    } else {
-        Err(ApiError::not_found("device", id.as_str()))
-    }
+    deletion(existed, "device", id.as_str())
 }
 
 async fn change_tag(
@@ -654,24 +644,12 @@ async fn get_task(State(edge): Shared, Path(id): Path<String>) -> ApiResult<Json
 }
 
 async fn delete_task(State(edge): Shared, Path(id): Path<String>) -> ApiResult<StatusCode> {
-    let deleted = transact(edge.store.as_ref(), |txn| {
-        let id = id.clone();
-        Box::pin(async move {
-            match records::get_task(txn, &id).await? {
-                Some(task) => {
-                    records::delete_task(txn, &task.id).await?;
-                    Ok(true)
-                }
-                None => Ok(false),
-            }
-        })
+    let existed = transact(edge.store.as_ref(), |txn| {
+        let id = &id;
+        Box::pin(async move { records::delete_task(txn, id).await })
     })
     .await?;
-    if deleted {
-        Ok(StatusCode::NO_CONTENT)
-    } else {
-        Err(ApiError::not_found("task", &id))
-    }
+    deletion(existed, "task", &id)
 }
 
 async fn retry_task(State(edge): Shared, Path(id): Path<String>) -> ApiResult<Json<TaskRecord>> {
@@ -720,22 +698,19 @@ async fn get_fault(State(edge): Shared, Path(id): Path<String>) -> ApiResult<Jso
 }
 
 async fn delete_fault(State(edge): Shared, Path(id): Path<String>) -> ApiResult<StatusCode> {
-    let deleted = transact(edge.store.as_ref(), |txn| {
-        let id = id.clone();
-        Box::pin(async move {
-            match records::get_fault(txn, &id).await? {
-                Some(fault) => {
-                    records::delete_fault(txn, &fault.id).await?;
-                    Ok(true)
-                }
-                None => Ok(false),
-            }
-        })
+    let existed = transact(edge.store.as_ref(), |txn| {
+        let id = &id;
+        Box::pin(async move { records::delete_fault(txn, id).await })
     })
     .await?;
-    if deleted {
+    deletion(existed, "fault", &id)
+}
+
+/// `204 No Content` for something deleted, `404` for something that was not there.
+fn deletion(existed: bool, what: &str, id: &str) -> ApiResult<StatusCode> {
+    if existed {
         Ok(StatusCode::NO_CONTENT)
     } else {
-        Err(ApiError::not_found("fault", &id))
+        Err(ApiError::not_found(what, id))
     }
 }

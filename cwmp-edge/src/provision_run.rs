@@ -60,7 +60,8 @@ impl ProvisionRun {
         for error in errors {
             tracing::warn!(%device, profile = %error.profile, error = %error.message, "profile not applicable");
         }
-        let changed = record.target != desired.profiles;
+        let fingerprint = desired.fingerprint();
+        let changed = record.target != desired.profiles || record.target_hash != fingerprint;
         if !changed && (record.gave_up || record.not_before > now) {
             return Ok(None);
         }
@@ -69,6 +70,7 @@ impl ProvisionRun {
             record.attempts = 0;
             record.not_before = 0;
             record.target = desired.profiles.clone();
+            record.target_hash = fingerprint;
         }
         Ok(Some(ProvisionRun {
             device: device.clone(),

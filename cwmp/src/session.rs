@@ -414,66 +414,7 @@ fn response_matches(method: &str, body: &Body) -> bool {
         && name.ends_with("Response")
 }
 
-/// The element name of a body, such as `GetParameterValuesResponse`.
-pub fn method_name(body: &Body) -> &'static str {
-    match body {
-        Body::GetRPCMethods => "GetRPCMethods",
-        Body::GetRPCMethodsResponse(_) => "GetRPCMethodsResponse",
-        Body::SetParameterValues { .. } => "SetParameterValues",
-        Body::SetParameterValuesResponse { .. } => "SetParameterValuesResponse",
-        Body::GetParameterValues { .. } => "GetParameterValues",
-        Body::GetParameterValuesResponse(_) => "GetParameterValuesResponse",
-        Body::GetParameterNames { .. } => "GetParameterNames",
-        Body::GetParameterNamesResponse(_) => "GetParameterNamesResponse",
-        Body::SetParameterAttributes(_) => "SetParameterAttributes",
-        Body::SetParameterAttributesResponse => "SetParameterAttributesResponse",
-        Body::GetParameterAttributes { .. } => "GetParameterAttributes",
-        Body::GetParameterAttributesResponse(_) => "GetParameterAttributesResponse",
-        Body::AddObject { .. } => "AddObject",
-        Body::AddObjectResponse { .. } => "AddObjectResponse",
-        Body::DeleteObject { .. } => "DeleteObject",
-        Body::DeleteObjectResponse { .. } => "DeleteObjectResponse",
-        Body::Reboot { .. } => "Reboot",
-        Body::RebootResponse => "RebootResponse",
-        Body::Download(_) => "Download",
-        Body::DownloadResponse { .. } => "DownloadResponse",
-        Body::Upload(_) => "Upload",
-        Body::UploadResponse { .. } => "UploadResponse",
-        Body::FactoryReset => "FactoryReset",
-        Body::FactoryResetResponse => "FactoryResetResponse",
-        Body::GetQueuedTransfers => "GetQueuedTransfers",
-        Body::GetQueuedTransfersResponse(_) => "GetQueuedTransfersResponse",
-        Body::GetAllQueuedTransfers => "GetAllQueuedTransfers",
-        Body::GetAllQueuedTransfersResponse(_) => "GetAllQueuedTransfersResponse",
-        Body::ScheduleInform { .. } => "ScheduleInform",
-        Body::ScheduleInformResponse => "ScheduleInformResponse",
-        Body::SetVouchers { .. } => "SetVouchers",
-        Body::SetVouchersResponse => "SetVouchersResponse",
-        Body::GetOptions { .. } => "GetOptions",
-        Body::GetOptionsResponse(_) => "GetOptionsResponse",
-        Body::ScheduleDownload(_) => "ScheduleDownload",
-        Body::ScheduleDownloadResponse => "ScheduleDownloadResponse",
-        Body::CancelTransfer { .. } => "CancelTransfer",
-        Body::CancelTransferResponse => "CancelTransferResponse",
-        Body::ChangeDUState { .. } => "ChangeDUState",
-        Body::ChangeDUStateResponse => "ChangeDUStateResponse",
-        Body::Inform(_) => "Inform",
-        Body::InformResponse { .. } => "InformResponse",
-        Body::TransferComplete(_) => "TransferComplete",
-        Body::TransferCompleteResponse => "TransferCompleteResponse",
-        Body::AutonomousTransferComplete(_) => "AutonomousTransferComplete",
-        Body::AutonomousTransferCompleteResponse => "AutonomousTransferCompleteResponse",
-        Body::DUStateChangeComplete(_) => "DUStateChangeComplete",
-        Body::DUStateChangeCompleteResponse => "DUStateChangeCompleteResponse",
-        Body::AutonomousDUStateChangeComplete(_) => "AutonomousDUStateChangeComplete",
-        Body::AutonomousDUStateChangeCompleteResponse => "AutonomousDUStateChangeCompleteResponse",
-        Body::RequestDownload { .. } => "RequestDownload",
-        Body::RequestDownloadResponse => "RequestDownloadResponse",
-        Body::Kicked { .. } => "Kicked",
-        Body::KickedResponse { .. } => "KickedResponse",
-        Body::Fault(_) => "Fault",
-    }
-}
+pub use crate::encode::method_name;
 
 #[cfg(test)]
 mod tests {

@@ -65,6 +65,8 @@ impl std::fmt::Display for ResourceError {
 pub struct ResourceDir {
     root: PathBuf,
     fingerprint: Vec<(PathBuf, u64, Option<SystemTime>)>,
+    /// Whether the directory was read at least once.
+    loaded: bool,
     /// Valid resources by (kind, name), with the file they came from.
     current: Resources,
     /// Spec hash and generation by (kind, name).
@@ -77,6 +79,7 @@ impl ResourceDir {
         ResourceDir {
             root: root.to_path_buf(),
             fingerprint: Vec::new(),
+            loaded: false,
             current: BTreeMap::new(),
             generations: HashMap::new(),
         }
@@ -99,9 +102,10 @@ impl ResourceDir {
                 )
             })
             .collect();
-        if fingerprint == self.fingerprint && !self.fingerprint.is_empty() {
+        if self.loaded && fingerprint == self.fingerprint {
             return Ok(None);
         }
+        self.loaded = true;
         self.fingerprint = fingerprint;
         let mut errors = Vec::new();
         let mut next = Resources::new();
@@ -283,10 +287,28 @@ fn parse(document: serde_yaml::Value) -> Result<Option<(Key, Loaded)>, Refusal> 
         })
     };
     let loaded = match kind {
-        "Device" => typed::<Device>(document).map(|d| Loaded::Device(Box::new(d))),
+        "Device" => typed::<Device>(document)
+            .and_then(|d| unique_names(&d.spec.parameters, "spec.parameters").map(|()| d))
+            .map(|d| Loaded::Device(Box::new(d))),
         "DeviceGroup" => typed::<DeviceGroup>(document).map(|g| Loaded::Group(Box::new(g))),
-        "ConfigProfile" => typed::<ConfigProfile>(document).map(|p| Loaded::Profile(Box::new(p))),
-        _ => typed::<DeviceTask>(document).map(|t| Loaded::Task(Box::new(t))),
+        "ConfigProfile" => typed::<ConfigProfile>(document)
+            .and_then(|p| unique_names(&p.spec.parameters, "spec.parameters").map(|()| p))
+            .map(|p| Loaded::Profile(Box::new(p))),
+        _ => typed::<DeviceTask>(document)
+            .and_then(|t| {
+                unique_names(
+                    &t.spec.action.parameter_values,
+                    "spec.action.parameterValues",
+                )
+                .map(|()| t)
+            })
+            .and_then(|t| match &t.spec.schedule {
+                Some(schedule) => {
+                    provisioning::schedule::CompiledSchedule::new(schedule).map(|_| t)
+                }
+                None => Ok(t),
+            })
+            .map(|t| Loaded::Task(Box::new(t))),
     };
     match loaded {
         Ok(loaded) => Ok(Some((key, loaded))),
@@ -305,6 +327,15 @@ where
     })?;
     kube::core::cel::validate_cel(&resource).map_err(|e| e.to_string())?;
     Ok(resource)
+}
+
+/// Refuses a parameter list naming a parameter twice (a list map keyed by name, as the API
+/// server enforces it).
+fn unique_names(settings: &[crds::ParameterSetting], field: &str) -> Result<(), String> {
+    match crds::common::duplicate_name(settings) {
+        Some(name) => Err(format!("{field}: parameter {name} appears more than once")),
+        None => Ok(()),
+    }
 }
 
 fn spec_hash(loaded: &Loaded) -> u64 {
@@ -428,6 +459,17 @@ mod tests {
         let (set, errors) = resources.reload_if_changed().unwrap().unwrap();
         assert!(errors[0].message.contains("invalid YAML"), "{errors:?}");
         assert_eq!((set.groups().len(), set.profiles().len()), (1, 1));
+
+        // A parameter named twice (a list map keyed by name in the CRD).
+        let twice = format!("{PROFILE}  - {{name: Device.WiFi.SSID.1.SSID, value: again}}\n");
+        write(dir.path(), "lab.yaml", &format!("{GROUP}---\n{twice}"));
+        let (_, errors) = resources.reload_if_changed().unwrap().unwrap();
+        assert!(
+            errors[0].message.contains(
+                "spec.parameters: parameter Device.WiFi.SSID.1.SSID appears more than once"
+            ),
+            "{errors:?}"
+        );
 
         // Not ours.
         write(

@@ -403,6 +403,28 @@ spec:
         faults[0]["fault"]["setParameterValuesFaults"][0]["parameterName"],
         "Device.DeviceInfo.UpTime"
     );
+
+    // A change of the device's own desired parameters tries again, even after giving up.
+    write(
+        &resources,
+        "device.yaml",
+        r#"
+apiVersion: kubeacs.io/v1alpha1
+kind: Device
+metadata: {name: faulty}
+spec:
+  identity: {oui: 00D09E, productClass: HomeGW, serialNumber: FAULTY01}
+  parameters:
+  - {name: Device.WiFi.SSID.1.Enable, value: "false", type: "xsd:boolean"}
+"#,
+    );
+    wait_for_log(&acs, "resources loaded", 2).await;
+    cpe.pending_events = vec![(EventCode::Periodic, String::new())];
+    assert_eq!(
+        cpe.session().await.len(),
+        1,
+        "retried after the desired state changed"
+    );
 }
 
 #[tokio::test]

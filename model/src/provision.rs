@@ -31,6 +31,10 @@ pub struct ProvisionRecord {
     /// these, and start again when they change.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub target: Vec<(String, i64)>,
+    /// Hash of the whole desired state the current apply works toward (profiles and the
+    /// device's own parameters); a change retries a device that gave up.
+    #[serde(default)]
+    pub target_hash: u64,
     /// Whether the device matched its desired state at the end of its last session.
     #[serde(default)]
     pub converged: bool,

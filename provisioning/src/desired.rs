@@ -12,7 +12,7 @@ use cwmp::XsdType;
 use crate::membership::{DeviceFacts, GroupSet};
 
 /// Where a desired item comes from.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum Source {
     /// The Device resource's own `parameters`.
     Device,
@@ -26,7 +26,7 @@ pub enum Source {
 }
 
 /// One desired parameter value.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct DesiredValue {
     /// The value, templates rendered.
     pub value: String,
@@ -37,7 +37,7 @@ pub struct DesiredValue {
 }
 
 /// Instances that must exist in one object table.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct DesiredObjects {
     /// The table, such as `Device.NAT.PortMapping.`.
     pub path: String,
@@ -52,7 +52,7 @@ pub struct DesiredObjects {
 }
 
 /// Everything a device should have.
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, PartialEq, Eq, Default, Hash)]
 pub struct DesiredState {
     /// Parameter values by full path.
     pub parameters: BTreeMap<String, DesiredValue>,
@@ -62,6 +62,16 @@ pub struct DesiredState {
     pub notifications: BTreeMap<String, (u8, Source)>,
     /// The profiles that apply, with their generations, by precedence.
     pub profiles: Vec<(String, i64)>,
+}
+
+impl DesiredState {
+    /// A fingerprint of the whole desired state: equal states give equal fingerprints.
+    pub fn fingerprint(&self) -> u64 {
+        use std::hash::{Hash, Hasher};
+        let mut hasher = std::collections::hash_map::DefaultHasher::new();
+        self.hash(&mut hasher);
+        hasher.finish()
+    }
 }
 
 /// A profile that cannot be applied to this device (reported as a condition).

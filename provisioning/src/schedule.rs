@@ -50,11 +50,12 @@ impl CompiledSchedule {
             .map(|t| t.with_timezone(&self.time_zone))
     }
 
-    /// The latest time the cron expression fired at or before `now`.
+    /// The latest time the cron expression fired at or before `now`, in whole seconds (the
+    /// same firing gives the same time on every call).
     pub fn latest_firing(&self, now: Millis) -> Option<Millis> {
-        let local = self.local(now)?;
+        let local = self.local(now - now % 1000)?;
         let fired = self.cron.find_previous_occurrence(&local, true).ok()?;
-        Some(fired.timestamp_millis() as Millis)
+        Some(fired.timestamp() as Millis * 1000)
     }
 
     /// Whether devices may be started at `now` (always, without a window). A window whose end
@@ -97,6 +98,13 @@ mod tests {
             }),
         })
         .unwrap();
+        // Any moment after a firing gives that firing, to the millisecond.
+        for later in ["2026-11-25T03:00:00.756Z", "2026-11-25T03:00:20.123Z"] {
+            assert_eq!(
+                schedule.latest_firing(millis(later)),
+                Some(millis("2026-11-25T01:00:00Z"))
+            );
+        }
         // 02:00 in Berlin in November is 01:00 UTC.
         assert_eq!(
             schedule.latest_firing(millis("2026-11-25T03:00:00Z")),
