@@ -6,6 +6,7 @@ pub mod common;
 pub mod device;
 pub mod group;
 pub mod profile;
+pub mod schema_check;
 pub mod task;
 
 pub use common::{ParameterSetting, ParameterType};

@@ -138,6 +138,19 @@ impl ResourceDir {
                 match parse(document) {
                     Ok(None) => {}
                     Ok(Some((key, loaded))) => {
+                        // Transition rules (such as an immutable identity) against the version
+                        // in force.
+                        if let Some((_, previous)) = self.current.get(&key) {
+                            if let Err(message) = check_transition(&loaded, previous) {
+                                errors.push(ResourceError {
+                                    file: file.clone(),
+                                    document: index + 1,
+                                    message: format!("{}/{}: {message}", key.0, key.1),
+                                });
+                                next.insert(key.clone(), self.current[&key].clone());
+                                continue;
+                            }
+                        }
                         if let Some((other, _)) = next.get(&key) {
                             errors.push(ResourceError {
                                 file: file.clone(),
@@ -316,17 +329,64 @@ fn parse(document: serde_yaml::Value) -> Result<Option<(Key, Loaded)>, Refusal> 
     }
 }
 
-/// Deserializes a document (naming the field on error) and checks its CEL rules.
+/// Checks a document against its CRD's schema as the API server would (strict field
+/// validation), deserializes it (naming the field on error), and checks its CEL rules.
 fn typed<K>(document: serde_yaml::Value) -> Result<K, String>
 where
     K: DeserializeOwned + Serialize + CustomResourceExt,
 {
-    let resource: K = serde_path_to_error::deserialize(document).map_err(|e| {
+    let mut json = serde_json::to_value(&document).map_err(|e| e.to_string())?;
+    // As the API server does, a null field counts as absent.
+    prune_nulls(&mut json);
+    let crd = K::crd();
+    let schema = crd.spec.versions[0]
+        .schema
+        .as_ref()
+        .and_then(|s| s.open_api_v3_schema.as_ref())
+        .map(serde_json::to_value)
+        .transpose()
+        .map_err(|e| e.to_string())?;
+    if let Some(schema) = schema {
+        let violations = crds::schema_check::violations(&schema, &json);
+        if !violations.is_empty() {
+            return Err(violations.join("; "));
+        }
+    }
+    let resource: K = serde_path_to_error::deserialize(json).map_err(|e| {
         let path = e.path().to_string();
         format!("{path}: {}", e.into_inner())
     })?;
     kube::core::cel::validate_cel(&resource).map_err(|e| e.to_string())?;
     Ok(resource)
+}
+
+/// Removes null fields from objects, at any depth.
+fn prune_nulls(value: &mut serde_json::Value) {
+    match value {
+        serde_json::Value::Object(map) => {
+            map.retain(|_, v| !v.is_null());
+            map.values_mut().for_each(prune_nulls);
+        }
+        serde_json::Value::Array(items) => items.iter_mut().for_each(prune_nulls),
+        _ => {}
+    }
+}
+
+/// Checks the CEL transition rules of a new version against the one in force.
+fn check_transition(new: &Loaded, old: &Loaded) -> Result<(), String> {
+    use kube::core::cel::validate_cel_update;
+    let result = match (new, old) {
+        (Loaded::Device(new), Loaded::Device(old)) => {
+            validate_cel_update(new.as_ref(), old.as_ref())
+        }
+        (Loaded::Group(new), Loaded::Group(old)) => validate_cel_update(new.as_ref(), old.as_ref()),
+        (Loaded::Profile(new), Loaded::Profile(old)) => {
+            validate_cel_update(new.as_ref(), old.as_ref())
+        }
+        (Loaded::Task(new), Loaded::Task(old)) => validate_cel_update(new.as_ref(), old.as_ref()),
+        _ => Ok(()),
+    };
+    result.map_err(|e| e.to_string())
 }
 
 /// Refuses a parameter list naming a parameter twice (a list map keyed by name, as the API
@@ -470,6 +530,44 @@ mod tests {
             ),
             "{errors:?}"
         );
+
+        // The schema, as the API server enforces it: ranges, unknown (misspelt) fields.
+        let bad = PROFILE.replace(
+            "groups: [lab]",
+            "groups: [lab]\n  priority: 5000\n  periodicInformIntervall: 300",
+        );
+        write(dir.path(), "lab.yaml", &format!("{GROUP}---\n{bad}"));
+        let (set, errors) = resources.reload_if_changed().unwrap().unwrap();
+        let message = &errors[0].message;
+        assert!(
+            message.contains("spec.priority: must be at most 1000"),
+            "{message}"
+        );
+        assert!(
+            message.contains("spec.periodicInformIntervall: unknown field"),
+            "{message}"
+        );
+        assert_eq!(
+            set.profiles()[0].spec.priority,
+            0,
+            "the previous version stays"
+        );
+
+        // Transition rules: a Device's identity cannot change.
+        let device = |serial: &str| {
+            format!("apiVersion: kubeacs.io/v1alpha1\nkind: Device\nmetadata: {{name: gw}}\nspec:\n  identity: {{oui: 00D09E, productClass: GW, serialNumber: {serial}}}\n")
+        };
+        write(dir.path(), "device.yaml", &device("S1"));
+        resources.reload_if_changed().unwrap();
+        write(dir.path(), "device.yaml", &device("S2"));
+        let (set, errors) = resources.reload_if_changed().unwrap().unwrap();
+        assert!(
+            errors
+                .iter()
+                .any(|e| e.message.contains("identity is immutable")),
+            "{errors:?}"
+        );
+        assert_eq!(set.devices()["gw"].spec.identity.serial_number, "S1");
 
         // Not ours.
         write(

@@ -623,7 +623,9 @@ spec:
     cpe.session().await;
     assert_eq!(
         cpe.parameters["Device.ManagementServer.PeriodicInformInterval"].value,
-        "120"
+        "120",
+        "{}",
+        acs.log()
     );
     let (_, devices) = acs.get("/api/v1/resources/devices").await;
     let lab = devices
