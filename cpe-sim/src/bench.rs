@@ -9,10 +9,9 @@
 //!   API, then the bench queues SetParameterValues for each with `?connectionRequest=true`
 //!   and waits for the task (bounded concurrency); the ACS reaches each device by connection
 //!   request. Afterwards every device's value is checked.
-//! * `bootstrap-storm`: N new devices in their first session. Full provisioning in that
-//!   session (a read of the whole tree and 20 sets) needs the provisioning engine, which does
-//!   not exist yet: [`provisioning_setup`] is where it plugs in; today the phase measures
-//!   first contact only, and says so.
+//! * `bootstrap-storm`: N new devices, each fully provisioned in its first session by a
+//!   ConfigProfile (see [`provisioning_resources`]): a read of the whole tree (GetParameterNames
+//!   and GetParameterValues of the top object) and 20 parameter sets.
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -23,7 +22,7 @@ use std::time::{Duration, Instant};
 use anyhow::{bail, Context};
 use serde_json::json;
 
-use crate::acs::{build_kube_acs, AcsApi, AcsProcess};
+use crate::acs::{build_kube_acs, AcsProcess};
 use crate::cr_listener::{self, CrListener};
 use crate::fleet::{BatchReport, Fleet, FleetConfig};
 use crate::inform::Trigger;
@@ -221,12 +220,37 @@ pub async fn setup(
     })
 }
 
-/// Where provisioning plugs into `bootstrap-storm`: the setup that makes the ACS fully
-/// provision a device in its first session (a read of the whole tree and 20 parameter sets).
-/// Returns `None` while the ACS has no provisioning engine (ConfigProfiles); when it has,
-/// create the profile through the API here and return a description of what to expect.
-pub async fn provisioning_setup(_api: &AcsApi) -> Option<String> {
-    None
+/// Parameters the bootstrap storm's profile sets.
+const PROVISIONED_PARAMETERS: usize = 20;
+
+/// The resources that make the ACS fully provision a device in its first session: a group of
+/// every device and a profile that refreshes the whole tree and sets 20 parameters (values
+/// templated on the serial number). Returns the directory (kept while it lives) and what to
+/// expect.
+pub fn provisioning_resources(model: &Model) -> anyhow::Result<(tempfile::TempDir, String)> {
+    let dir = tempfile::tempdir()?;
+    let top = model.top_object();
+    let names = model.settable_strings(PROVISIONED_PARAMETERS);
+    if names.len() < PROVISIONED_PARAMETERS {
+        bail!(
+            "the {} model has only {} settable string parameters",
+            model.name(),
+            names.len()
+        );
+    }
+    let mut yaml = format!(
+        "apiVersion: kubeacs.io/v1alpha1\nkind: DeviceGroup\nmetadata: {{name: everyone}}\nspec:\n  parameters:\n  - {{name: DeviceInfo.SerialNumber, operator: Exists}}\n---\napiVersion: kubeacs.io/v1alpha1\nkind: ConfigProfile\nmetadata: {{name: bootstrap}}\nspec:\n  groups: [everyone]\n  refresh: [\"{top}\"]\n  parameters:\n"
+    );
+    for (n, name) in names.iter().enumerate() {
+        yaml.push_str(&format!(
+            "  - {{name: \"{name}\", value: \"p{n}-{{{{ serialNumber }}}}\"}}\n"
+        ));
+    }
+    std::fs::write(dir.path().join("bootstrap.yaml"), yaml)?;
+    let expect = format!(
+        "each device's whole tree ({top}) listed and read, and {PROVISIONED_PARAMETERS} parameters set, in its first session"
+    );
+    Ok((dir, expect))
 }
 
 /// Runs a benchmark and prints its table; returns the phases.
@@ -246,9 +270,18 @@ pub async fn run(options: BenchOptions) -> anyhow::Result<Vec<Phase>> {
         model.parameter_count(),
         options.concurrency
     );
+    let resources = match options.scenario {
+        Scenario::BootstrapStorm => Some(provisioning_resources(&model)?),
+        _ => None,
+    };
+    let mut acs_args = options.acs_args.clone();
+    if let Some((dir, _)) = &resources {
+        acs_args.push("--resources".into());
+        acs_args.push(dir.path().display().to_string());
+    }
     let setup = setup(
         &bin,
-        &options.acs_args,
+        &acs_args,
         &options.acs_log_level,
         options.acs_log.as_deref(),
         Arc::clone(&model),
@@ -263,11 +296,7 @@ pub async fn run(options: BenchOptions) -> anyhow::Result<Vec<Phase>> {
     let mut phases = Vec::new();
     let mut notes = Vec::new();
 
-    let provisioning = if options.scenario == Scenario::BootstrapStorm {
-        provisioning_setup(&api).await
-    } else {
-        None
-    };
+    let provisioning = resources.as_ref().map(|(_, expect)| expect.clone());
     let deadline = Instant::now() + options.phase_timeout;
     let meter = Meter::start(pid);
     let batch = fleet

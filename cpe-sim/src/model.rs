@@ -188,6 +188,25 @@ impl Model {
         self.params
     }
 
+    /// Up to `limit` parameters the ACS may set to any text: writable `xsd:string` parameters
+    /// outside `ManagementServer.` (which holds the ACS's own address), not secrets, and not in
+    /// an instance schema.
+    pub fn settable_strings(&self, limit: usize) -> Vec<&str> {
+        (0..self.nodes.len() as NodeId)
+            .filter(|&id| {
+                let node = &self.nodes[id as usize];
+                node.is_param()
+                    && node.writable
+                    && !node.secret
+                    && *node.xsd_type() == XsdType::String
+                    && !node.path.contains(".ManagementServer.")
+                    && !self.in_schema(id)
+            })
+            .map(|id| &*self.nodes[id as usize].path)
+            .take(limit)
+            .collect()
+    }
+
     /// The top object, such as `Device.`.
     pub fn top_object(&self) -> &str {
         self.nodes[ROOT as usize]

@@ -43,6 +43,12 @@ pub struct ConfigProfileSpec {
     #[x_kube(validation = Rule::new(PARAMETER_NAMES_RULE).message(PARAMETER_NAMES_MESSAGE))]
     #[schemars(length(max = 256), extend("x-kubernetes-list-type" = "map", "x-kubernetes-list-map-keys" = ["name"]))]
     pub parameters: Vec<ParameterSetting>,
+    /// Subtrees the ACS must know: listed (GetParameterNames) and read (GetParameterValues)
+    /// when it does not know them yet, such as `Device.` for a device's whole tree.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[schemars(length(max = 16))]
+    #[x_kube(validation = Rule::new("self.all(p, size(p) <= 256 && p.endsWith('.') && (p.startsWith('Device.') || p.startsWith('InternetGatewayDevice.')))").message("refresh paths must be objects such as Device. or Device.WiFi."))]
+    pub refresh: Vec<String>,
     /// Object instances that must exist.
     #[serde(default)]
     #[schemars(length(max = 32))]

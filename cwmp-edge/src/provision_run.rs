@@ -1,7 +1,7 @@
 //! Provisioning within one session: the pure planner's steps, with the device's tree and
 //! progress record loaded from and saved to the store.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use acs_model::{DeviceId, Millis, ParameterRecord, ProvisionRecord};
 use acs_store::{records, StoreError, Transaction};
@@ -27,6 +27,8 @@ pub struct ProvisionRun {
     steps: u32,
     finished: bool,
     retry: RetryPolicy,
+    /// Subtrees read in this session.
+    read: BTreeSet<String>,
 }
 
 impl ProvisionRun {
@@ -80,6 +82,7 @@ impl ProvisionRun {
             steps: 0,
             finished: false,
             retry,
+            read: BTreeSet::new(),
         }))
     }
 
@@ -98,7 +101,12 @@ impl ProvisionRun {
             self.finished = true;
             return Ok(None);
         }
-        let step = next_step(&self.desired, &self.tree, &self.record.pending_instances);
+        let step = next_step(
+            &self.desired,
+            &self.tree,
+            &self.record.pending_instances,
+            &self.read,
+        );
         match step.request() {
             Some(body) => {
                 self.steps += 1;
@@ -134,6 +142,9 @@ impl ProvisionRun {
             Err(message) => return Ok(Err(message)),
         };
         apply_updates(txn, &self.device, &updates, now).await?;
+        if let Step::Read { names } = step {
+            self.read.extend(names.iter().cloned());
+        }
         self.tree = records::scan_parameters(txn, &self.device, "")
             .await?
             .into_iter()

@@ -60,6 +60,8 @@ pub struct DesiredState {
     pub objects: Vec<DesiredObjects>,
     /// Notification attributes by path.
     pub notifications: BTreeMap<String, (u8, Source)>,
+    /// Subtrees the ACS must know.
+    pub refresh: std::collections::BTreeSet<String>,
     /// The profiles that apply, with their generations, by precedence.
     pub profiles: Vec<(String, i64)>,
 }
@@ -142,6 +144,7 @@ pub fn compile(
                 for (path, setting) in compiled.notifications {
                     state.notifications.entry(path).or_insert(setting);
                 }
+                state.refresh.extend(compiled.refresh);
                 state
                     .profiles
                     .push((name, profile.metadata.generation.unwrap_or(0)));
@@ -216,6 +219,7 @@ fn compile_profile(
             source: source.clone(),
         });
     }
+    state.refresh.extend(spec.refresh.iter().cloned());
     for notification in &spec.notifications {
         state.notifications.insert(
             notification.name.clone(),

@@ -49,12 +49,28 @@ pub enum Step {
     Converged,
 }
 
-/// The next step for a device.
+/// The next step for a device. `read` holds the subtrees already read in this session (a
+/// device that leaves values out is not asked twice).
 pub fn next_step(
     desired: &DesiredState,
     tree: &BTreeMap<String, ParameterRecord>,
     pending: &[PendingInstance],
+    read: &BTreeSet<String>,
 ) -> Step {
+    for path in &desired.refresh {
+        let mut subtree = tree
+            .range(path.clone()..)
+            .take_while(|(p, _)| p.starts_with(path.as_str()));
+        // Listed once GetParameterNames told the writability of what is under it.
+        if !subtree.clone().any(|(_, r)| r.writable.is_some()) {
+            return Step::Discover { path: path.clone() };
+        }
+        if !read.contains(path) && subtree.any(|(p, r)| !p.ends_with('.') && r.value.is_none()) {
+            return Step::Read {
+                names: vec![path.clone()],
+            };
+        }
+    }
     let mut values = Vec::new();
     for table in &desired.objects {
         match table_step(table, tree, pending, &mut values) {
@@ -375,7 +391,7 @@ mod tests {
             ("Device.B".to_string(), record("x")),
         ]
         .into();
-        match next_step(&desired, &tree, &[]) {
+        match next_step(&desired, &tree, &[], &BTreeSet::new()) {
             Step::SetValues(values) => assert_eq!(
                 values.iter().map(|v| v.name.as_str()).collect::<Vec<_>>(),
                 ["Device.C"]
@@ -389,7 +405,7 @@ mod tests {
         let desired = mappings(true);
         let mut tree = BTreeMap::new();
         assert_eq!(
-            next_step(&desired, &tree, &[]),
+            next_step(&desired, &tree, &[], &BTreeSet::new()),
             Step::Discover {
                 path: "Device.NAT.PortMapping.".into()
             }
@@ -419,7 +435,7 @@ mod tests {
             ParameterRecord::default(),
         );
         assert_eq!(
-            next_step(&desired, &tree, &[]),
+            next_step(&desired, &tree, &[], &BTreeSet::new()),
             Step::Read {
                 names: vec!["Device.NAT.PortMapping.3.Description".into()]
             }
@@ -430,7 +446,7 @@ mod tests {
             record("ftp"),
         );
         assert_eq!(
-            next_step(&desired, &tree, &[]),
+            next_step(&desired, &tree, &[], &BTreeSet::new()),
             Step::AddInstance {
                 table: "Device.NAT.PortMapping.".into(),
                 key_value: "web".into()
@@ -451,13 +467,13 @@ mod tests {
             },
         );
         assert_eq!(
-            next_step(&desired, &tree, &pending),
+            next_step(&desired, &tree, &pending, &BTreeSet::new()),
             Step::DeleteInstance {
                 instance: "Device.NAT.PortMapping.3.".into()
             }
         );
         tree.retain(|p, _| !p.starts_with("Device.NAT.PortMapping.3."));
-        match next_step(&desired, &tree, &pending) {
+        match next_step(&desired, &tree, &pending, &BTreeSet::new()) {
             Step::SetValues(values) => {
                 let names: Vec<&str> = values.iter().map(|v| v.name.as_str()).collect();
                 assert_eq!(
@@ -499,7 +515,52 @@ mod tests {
             ),
         ]
         .into();
-        assert_eq!(next_step(&desired, &tree, &[]), Step::Converged);
+        assert_eq!(
+            next_step(&desired, &tree, &[], &BTreeSet::new()),
+            Step::Converged
+        );
+    }
+
+    #[test]
+    fn a_refreshed_subtree_is_listed_then_read_once() {
+        let mut desired = DesiredState::default();
+        desired.refresh.insert("Device.".into());
+        // Only what the Inform carried: values, no writability.
+        let mut tree: BTreeMap<String, ParameterRecord> = [(
+            "Device.DeviceInfo.SoftwareVersion".to_string(),
+            record("1.0"),
+        )]
+        .into();
+        let none = BTreeSet::new();
+        assert_eq!(
+            next_step(&desired, &tree, &[], &none),
+            Step::Discover {
+                path: "Device.".into()
+            }
+        );
+        // Listed: writability known, one value still unknown.
+        for (path, value) in [
+            ("Device.DeviceInfo.SoftwareVersion", Some("1.0")),
+            ("Device.DeviceInfo.UpTime", None),
+        ] {
+            tree.insert(
+                path.to_string(),
+                ParameterRecord {
+                    value: value.map(|v| (v.to_string(), XsdType::String)),
+                    writable: Some(false),
+                    ..Default::default()
+                },
+            );
+        }
+        assert_eq!(
+            next_step(&desired, &tree, &[], &none),
+            Step::Read {
+                names: vec!["Device.".into()]
+            }
+        );
+        // Read in this session already (the device left a value out): not asked again.
+        let read: BTreeSet<String> = ["Device.".to_string()].into();
+        assert_eq!(next_step(&desired, &tree, &[], &read), Step::Converged);
     }
 
     #[test]
@@ -510,7 +571,7 @@ mod tests {
             .insert("Device.DeviceInfo.SoftwareVersion".into(), (2, source()));
         let mut tree = BTreeMap::new();
         assert!(
-            matches!(next_step(&desired, &tree, &[]), Step::SetNotifications(a) if a[0].notification == 2)
+            matches!(next_step(&desired, &tree, &[], &BTreeSet::new()), Step::SetNotifications(a) if a[0].notification == 2)
         );
         tree.insert(
             "Device.DeviceInfo.SoftwareVersion".to_string(),
@@ -519,6 +580,9 @@ mod tests {
                 ..Default::default()
             },
         );
-        assert_eq!(next_step(&desired, &tree, &[]), Step::Converged);
+        assert_eq!(
+            next_step(&desired, &tree, &[], &BTreeSet::new()),
+            Step::Converged
+        );
     }
 }
