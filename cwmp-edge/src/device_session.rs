@@ -1,7 +1,7 @@
 //! One device's CWMP session at run time: the pure session state machine and task planner,
 //! joined to the store. Every exchange is one store transaction, committed before the reply.
 
-use std::collections::{HashMap, HashSet, VecDeque};
+use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
 use std::sync::Arc;
 
 use acs_model::{
@@ -216,7 +216,7 @@ impl DeviceSession {
         }
         device.remote_address = remote.to_string();
         records::put_device(txn, &device).await?;
-        apply_updates(txn, &self.device, &facts.updates, now).await?;
+        apply_updates(txn, &self.device, &facts.updates, now, None).await?;
 
         for mut task in records::list_tasks(txn, &self.device).await? {
             if completes(&facts, &task) {
@@ -335,7 +335,7 @@ impl DeviceSession {
                             xsd_type: p.xsd_type.clone(),
                         })
                         .collect();
-                    apply_updates(txn, &self.device, &updates, now).await?;
+                    apply_updates(txn, &self.device, &updates, now, None).await?;
                 }
                 return Ok(());
             }
@@ -366,7 +366,7 @@ impl DeviceSession {
                     .await;
             }
         };
-        apply_updates(txn, &self.device, &advance.updates, now).await?;
+        apply_updates(txn, &self.device, &advance.updates, now, None).await?;
         if deleted {
             return Ok(());
         }
@@ -490,26 +490,50 @@ fn finish(task: &mut TaskRecord, now: Millis, result: Option<serde_json::Value>)
     }
 }
 
-/// Applies tree updates to the stored tree, writing only what changed.
+/// Applies tree updates to the stored tree, writing only what changed. With `known` (the
+/// device's whole tree, as loaded from the store in this transaction) existing records are
+/// taken from it instead of read one by one, and it is kept in step with what is written.
 pub async fn apply_updates(
     txn: &mut dyn Transaction,
     device: &DeviceId,
     updates: &[TreeUpdate],
     now: Millis,
+    mut known: Option<&mut BTreeMap<String, ParameterRecord>>,
 ) -> Result<(), StoreError> {
     for update in updates {
         match update {
             TreeUpdate::Reset => {
                 records::delete_parameter_subtree(txn, device, "").await?;
+                if let Some(tree) = known.as_deref_mut() {
+                    tree.clear();
+                }
             }
             TreeUpdate::DeleteSubtree { path } => {
                 records::delete_parameter_subtree(txn, device, path).await?;
+                if let Some(tree) = known.as_deref_mut() {
+                    tree.retain(|p, _| !p.starts_with(path.as_str()));
+                }
             }
             TreeUpdate::Prune { root, present } => {
                 let present: HashSet<&str> = present.iter().map(String::as_str).collect();
-                for (path, _) in records::scan_parameters(txn, device, root).await? {
+                let under_root: Vec<String> = match known.as_deref() {
+                    Some(tree) => tree
+                        .range(root.clone()..)
+                        .take_while(|(p, _)| p.starts_with(root.as_str()))
+                        .map(|(p, _)| p.clone())
+                        .collect(),
+                    None => records::scan_parameters(txn, device, root)
+                        .await?
+                        .into_iter()
+                        .map(|(p, _)| p)
+                        .collect(),
+                };
+                for path in under_root {
                     if path != *root && !present.contains(path.as_str()) {
                         records::delete_parameter(txn, device, &path).await?;
+                        if let Some(tree) = known.as_deref_mut() {
+                            tree.remove(&path);
+                        }
                     }
                 }
             }
@@ -518,7 +542,7 @@ pub async fn apply_updates(
                 value,
                 xsd_type,
             } => {
-                merge(txn, device, path, now, |record| {
+                merge(txn, device, path, now, known.as_deref_mut(), |record| {
                     let new = Some((value.clone(), xsd_type.clone()));
                     let changed = record.value != new;
                     record.value = new;
@@ -527,7 +551,7 @@ pub async fn apply_updates(
                 .await?
             }
             TreeUpdate::Exists { path, writable } => {
-                merge(txn, device, path, now, |record| {
+                merge(txn, device, path, now, known.as_deref_mut(), |record| {
                     let object = path.ends_with('.');
                     let changed = record.writable != Some(*writable) || record.object != object;
                     record.writable = Some(*writable);
@@ -541,7 +565,7 @@ pub async fn apply_updates(
                 notification,
                 access_list,
             } => {
-                merge(txn, device, path, now, |record| {
+                merge(txn, device, path, now, known.as_deref_mut(), |record| {
                     let before = (record.notification, record.access_list.clone());
                     if notification.is_some() {
                         record.notification = *notification;
@@ -558,15 +582,20 @@ pub async fn apply_updates(
     Ok(())
 }
 
-/// Reads one parameter record, lets `change` update it, and writes it back if it changed.
+/// Takes one parameter record (from `known`, else the store), lets `change` update it, and
+/// writes it back if it changed.
 async fn merge(
     txn: &mut dyn Transaction,
     device: &DeviceId,
     path: &str,
     now: Millis,
+    known: Option<&mut BTreeMap<String, ParameterRecord>>,
     change: impl FnOnce(&mut ParameterRecord) -> bool,
 ) -> Result<(), StoreError> {
-    let existing = records::get_parameter(txn, device, path).await?;
+    let existing = match known.as_deref() {
+        Some(tree) => tree.get(path).cloned(),
+        None => records::get_parameter(txn, device, path).await?,
+    };
     let is_new = existing.is_none();
     let mut record = existing.unwrap_or_default();
     if change(&mut record) || is_new {
@@ -575,6 +604,9 @@ async fn merge(
             record.object = true;
         }
         records::put_parameter(txn, device, path, &record).await?;
+        if let Some(tree) = known {
+            tree.insert(path.to_string(), record);
+        }
     }
     Ok(())
 }

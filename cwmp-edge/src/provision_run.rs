@@ -141,14 +141,10 @@ impl ProvisionRun {
             Ok(updates) => updates,
             Err(message) => return Ok(Err(message)),
         };
-        apply_updates(txn, &self.device, &updates, now).await?;
+        apply_updates(txn, &self.device, &updates, now, Some(&mut self.tree)).await?;
         if let Step::Read { names } = step {
             self.read.extend(names.iter().cloned());
         }
-        self.tree = records::scan_parameters(txn, &self.device, "")
-            .await?
-            .into_iter()
-            .collect();
         self.record.updated = now;
         records::put_provision(txn, &self.device, &self.record).await?;
         Ok(Ok(()))

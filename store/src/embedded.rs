@@ -26,7 +26,13 @@
 //! - The sequence number and the log live in memory only: after a restart no transaction is
 //!   open, so numbering starts again from zero.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet, VecDeque};
+use std::collections::{BTreeMap, BTreeSet, VecDeque};
+
+/// Hash maps and sets of keys for conflict checks: every key of every write set is hashed on the
+/// single committer thread, so the hasher must be fast; it is randomly seeded per process, so
+/// keys chosen by devices cannot force collisions.
+type HashMap<K, V> = std::collections::HashMap<K, V, foldhash::fast::RandomState>;
+type HashSet<K> = std::collections::HashSet<K, foldhash::fast::RandomState>;
 use std::path::Path;
 use std::sync::atomic::{AtomicU64, Ordering as AtomicOrdering};
 use std::sync::{mpsc, Arc, Mutex, MutexGuard};
@@ -416,7 +422,7 @@ impl Committer {
     /// request of the batch, and returns the others.
     fn validate(&self, batch: Vec<CommitRequest>) -> Vec<CommitRequest> {
         let verdicts: Vec<bool> = {
-            let mut batch_keys: HashSet<&[u8]> = HashSet::new();
+            let mut batch_keys: HashSet<&[u8]> = HashSet::default();
             batch
                 .iter()
                 .map(|request| {
