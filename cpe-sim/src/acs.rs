@@ -6,7 +6,6 @@
 //! found wherever `CARGO_TARGET_DIR` points; a path can also be given instead.
 
 use std::io::{BufRead, BufReader};
-use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
@@ -69,9 +68,16 @@ pub fn build_kube_acs(release: bool) -> anyhow::Result<PathBuf> {
     executable.ok_or_else(|| anyhow!("cargo reported no kube-acs executable"))
 }
 
-/// A free loopback port (bound, then released for the server to take).
-pub fn free_port() -> anyhow::Result<u16> {
-    Ok(TcpListener::bind("127.0.0.1:0")?.local_addr()?.port())
+/// The ports in kube-acs's `standalone ready cwmp=... api=... files=...` log line.
+fn ready_ports(log: &str) -> Option<(u16, u16, u16)> {
+    let line = log
+        .lines()
+        .find(|l| l.contains("kube-acs standalone ready"))?;
+    let port = |name: &str| -> Option<u16> {
+        let address = line.split_whitespace().find_map(|w| w.strip_prefix(name))?;
+        address.rsplit(':').next()?.parse().ok()
+    };
+    Some((port("cwmp=")?, port("api=")?, port("files=")?))
 }
 
 /// A running `kube-acs standalone`; killed when dropped.
@@ -109,28 +115,43 @@ impl AcsProcess {
                 (Some(temp), dir)
             }
         };
-        let (cwmp, api, files) = (free_port()?, free_port()?, free_port()?);
-        let stderr = match log {
-            Some(path) => Stdio::from(
-                std::fs::File::create(path)
-                    .with_context(|| format!("creating {}", path.display()))?,
-            ),
-            None => Stdio::null(),
-        };
-        let child = Command::new(bin)
+        // Ports the server picks itself (no race with other processes for "free" ports),
+        // read back from its "ready" log line.
+        let log_path = log.map_or_else(|| data_dir.join("kube-acs.log"), Path::to_path_buf);
+        let stderr = std::fs::File::create(&log_path)
+            .with_context(|| format!("creating {}", log_path.display()))?;
+        let mut child = Command::new(bin)
             .arg("standalone")
             .arg("--data-dir")
             .arg(&data_dir)
-            .args(["--cwmp-listen", &format!("127.0.0.1:{cwmp}")])
-            .args(["--api-listen", &format!("127.0.0.1:{api}")])
-            .args(["--files-listen", &format!("127.0.0.1:{files}")])
+            .args(["--cwmp-listen", "127.0.0.1:0"])
+            .args(["--api-listen", "127.0.0.1:0"])
+            .args(["--files-listen", "127.0.0.1:0"])
             .args(extra)
-            .env("RUST_LOG", log_level)
+            .env("RUST_LOG", format!("{log_level},kube_acs=info"))
             .stdout(Stdio::null())
-            .stderr(stderr)
+            .stderr(Stdio::from(stderr))
             .spawn()
             .with_context(|| format!("starting {}", bin.display()))?;
-        let mut acs = AcsProcess {
+        let mut ports = None;
+        for _ in 0..600 {
+            let text = std::fs::read_to_string(&log_path).unwrap_or_default();
+            ports = ready_ports(&text);
+            if ports.is_some() {
+                break;
+            }
+            if let Some(status) = child.try_wait()? {
+                bail!("kube-acs exited at start: {status}\n{text}");
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        let Some((cwmp, api, files)) = ports else {
+            bail!(
+                "kube-acs did not report its ports within 30 s (log: {})",
+                log_path.display()
+            );
+        };
+        let acs = AcsProcess {
             child,
             cwmp_url: format!("http://127.0.0.1:{cwmp}/"),
             api_url: format!("http://127.0.0.1:{api}"),
@@ -139,13 +160,10 @@ impl AcsProcess {
             data_dir,
             _temp: temp,
         };
-        let api = acs.api();
+        let client = acs.api();
         for _ in 0..300 {
-            if let Ok((200, _)) = api.get("/healthz").await {
+            if let Ok((200, _)) = client.get("/healthz").await {
                 return Ok(acs);
-            }
-            if let Some(status) = acs.child.try_wait()? {
-                bail!("kube-acs exited at start: {status}");
             }
             tokio::time::sleep(Duration::from_millis(50)).await;
         }

@@ -16,6 +16,19 @@ use cwmp::{
 };
 use serde_json::Value;
 
+/// The ports in a `kube-acs standalone ready cwmp=... api=... files=...` log line.
+fn ready_ports(log: &str) -> Option<(u16, u16, u16)> {
+    let line = log
+        .lines()
+        .find(|l| l.contains("kube-acs standalone ready"))?;
+    let port = |name: &str| -> Option<u16> {
+        let start = line.find(&format!("{name}="))? + name.len() + 1;
+        let address = line[start..].split_whitespace().next()?;
+        address.rsplit(':').next()?.parse().ok()
+    };
+    Some((port("cwmp")?, port("api")?, port("files")?))
+}
+
 /// A free loopback port (bound, then released for the server to take).
 pub fn free_port() -> u16 {
     TcpListener::bind("127.0.0.1:0")
@@ -41,23 +54,26 @@ pub struct Acs {
 }
 
 impl Acs {
-    /// Starts the ACS on free ports with `data_dir` and extra flags, and waits until it serves.
+    /// Starts the ACS with `data_dir` and extra flags on ports it picks itself (no race with
+    /// other tests for "free" ports), and waits until it serves.
     pub async fn start(data_dir: &Path, extra: &[&str]) -> Acs {
-        let ports = (free_port(), free_port(), free_port());
         let mut acs = Acs {
             child: None,
-            cwmp: format!("http://127.0.0.1:{}/", ports.0),
-            api: format!("http://127.0.0.1:{}", ports.1),
-            files: format!("http://127.0.0.1:{}", ports.2),
+            cwmp: String::new(),
+            api: String::new(),
+            files: String::new(),
             data_dir: data_dir.to_path_buf(),
             args: extra.iter().map(|s| s.to_string()).collect(),
-            ports,
+            ports: (0, 0, 0),
         };
         acs.spawn().await;
         acs
     }
 
+    /// Starts the process: on the ports of the previous run after a restart, else on ports
+    /// the server picks, read back from its "ready" log line.
     async fn spawn(&mut self) {
+        let log_start = self.log().len();
         let child = Command::new(env!("CARGO_BIN_EXE_kube-acs"))
             .arg("standalone")
             .arg("--data-dir")
@@ -76,15 +92,24 @@ impl Acs {
             .expect("start kube-acs");
         self.child = Some(child);
         let client = reqwest::Client::new();
-        for _ in 0..200 {
-            if let Ok(response) = client.get(format!("{}/healthz", self.api)).send().await {
-                if response.status().is_success() {
-                    return;
+        for _ in 0..600 {
+            if let Some(ports) = ready_ports(&self.log()[log_start..]) {
+                self.ports = ports;
+                self.cwmp = format!("http://127.0.0.1:{}/", ports.0);
+                self.api = format!("http://127.0.0.1:{}", ports.1);
+                self.files = format!("http://127.0.0.1:{}", ports.2);
+                if let Ok(response) = client.get(format!("{}/healthz", self.api)).send().await {
+                    if response.status().is_success() {
+                        return;
+                    }
                 }
+            }
+            if let Some(Ok(Some(status))) = self.child.as_mut().map(|c| c.try_wait()) {
+                panic!("kube-acs exited with {status}:\n{}", self.log());
             }
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
-        panic!("kube-acs did not start");
+        panic!("kube-acs did not start:\n{}", self.log());
     }
 
     /// The server's log, appended to `acs.log` beside the data directory.
