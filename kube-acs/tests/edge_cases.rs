@@ -32,16 +32,7 @@ async fn a_task_queued_during_a_session_runs_in_it() {
     assert_eq!(status, 200, "the task is sent in the open session");
     let request = request.unwrap();
     assert!(matches!(request.body, Body::GetParameterValues { .. }));
-    let answer = cpe.answer(request.body).await;
-    let envelope = cwmp::Envelope {
-        version: cpe.version,
-        header: cwmp::Header {
-            id: request.header.id,
-            ..Default::default()
-        },
-        body: answer,
-    };
-    assert_eq!(cpe.post(Some(envelope)).await.0, 204);
+    assert_eq!(cpe.reply_to(request).await.0, 204);
     let (_, task) = acs
         .get(&format!("/api/v1/tasks/{}", task["id"].as_str().unwrap()))
         .await;
@@ -145,16 +136,7 @@ async fn the_answer_to_a_deleted_task_is_still_stored() {
         .get_mut("Device.DeviceInfo.UpTime")
         .unwrap()
         .value = "99999".into();
-    let answer = cpe.answer(request.body).await;
-    let envelope = cwmp::Envelope {
-        version: cpe.version,
-        header: cwmp::Header {
-            id: request.header.id,
-            ..Default::default()
-        },
-        body: answer,
-    };
-    assert_eq!(cpe.post(Some(envelope)).await.0, 204);
+    assert_eq!(cpe.reply_to(request).await.0, 204);
     let (_, device): (u16, Value) = acs
         .get(&format!("/api/v1/devices/{}", cpe.device_id()))
         .await;

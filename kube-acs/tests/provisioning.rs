@@ -579,16 +579,7 @@ spec:
             break; // the session drops here
         }
         adds += usize::from(matches!(request.body, Body::AddObject { .. }));
-        let answer = cpe.answer(request.body).await;
-        let envelope = cwmp::Envelope {
-            version: cpe.version,
-            header: cwmp::Header {
-                id: request.header.id,
-                ..Default::default()
-            },
-            body: answer,
-        };
-        (status, reply) = cpe.post(Some(envelope)).await;
+        (status, reply) = cpe.reply_to(request).await;
     }
     assert_eq!(adds, 1);
     let (_, record) = acs

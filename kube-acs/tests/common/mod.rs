@@ -483,9 +483,7 @@ impl Cpe {
             let request = reply.expect("a request from the ACS");
             self.received.push(request.body.clone());
             answered.push(request.body.clone());
-            let answer = self.answer(request.body).await;
-            let envelope = self.envelope(answer, request.header.id.clone());
-            (status, reply) = self.post(Some(envelope)).await;
+            (status, reply) = self.reply_to(request).await;
         }
         assert_eq!(status, 204, "the ACS ends the session with 204");
         answered
@@ -513,6 +511,14 @@ impl Cpe {
             })
             .cloned()
             .collect()
+    }
+
+    /// Answers one request from the ACS the way the device would, posts the answer with the
+    /// request's `cwmp:ID`, and returns the ACS's reply.
+    pub async fn reply_to(&mut self, request: Envelope) -> (u16, Option<Envelope>) {
+        let answer = self.answer(request.body).await;
+        let envelope = self.envelope(answer, request.header.id);
+        self.post(Some(envelope)).await
     }
 
     /// Answers one ACS request the way a real device would.
