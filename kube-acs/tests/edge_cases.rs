@@ -114,9 +114,9 @@ async fn the_answer_to_a_deleted_task_is_still_stored() {
     let acs = Acs::start(dir.path(), &[]).await;
     let mut cpe = Cpe::new(&acs.cwmp, "DELTASK1", "http://127.0.0.1:9/");
     cpe.session().await;
-    let (_, task) = acs
-        .post(
-            &format!("/api/v1/devices/{}/tasks", cpe.device_id()),
+    let id = acs
+        .queue(
+            &cpe.device_id(),
             &json!({"name": "getParameterValues", "parameterNames": ["Device.DeviceInfo.UpTime"]}),
         )
         .await;
@@ -126,10 +126,7 @@ async fn the_answer_to_a_deleted_task_is_still_stored() {
     let (_, request) = cpe.post(None).await;
     let request = request.unwrap();
     let (status, _) = acs
-        .send(
-            reqwest::Method::DELETE,
-            &format!("/api/v1/tasks/{}", task["id"].as_str().unwrap()),
-        )
+        .send(reqwest::Method::DELETE, &format!("/api/v1/tasks/{id}"))
         .await;
     assert_eq!(status, 204);
     cpe.parameters
@@ -144,8 +141,6 @@ async fn the_answer_to_a_deleted_task_is_still_stored() {
         device["parameters"]["Device.DeviceInfo.UpTime"]["value"][0],
         "99999"
     );
-    let (status, _) = acs
-        .get(&format!("/api/v1/tasks/{}", task["id"].as_str().unwrap()))
-        .await;
+    let (status, _) = acs.get(&format!("/api/v1/tasks/{id}")).await;
     assert_eq!(status, 404, "the deleted task stays deleted");
 }

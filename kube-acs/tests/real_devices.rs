@@ -9,7 +9,7 @@ use std::path::PathBuf;
 use common::Acs;
 use cwmp::{Body, CwmpVersion};
 use md5::{Digest, Md5};
-use serde_json::{json, Value};
+use serde_json::json;
 
 const DEVICE: &str = "FFFFFF-easycwmp-SCOUT000001";
 
@@ -121,14 +121,6 @@ impl Agent {
     }
 }
 
-async fn queue(acs: &Acs, task: Value) -> String {
-    let (status, task) = acs
-        .post(&format!("/api/v1/devices/{DEVICE}/tasks"), &task)
-        .await;
-    assert_eq!(status, 202, "{task}");
-    task["id"].as_str().unwrap().to_string()
-}
-
 #[tokio::test]
 async fn easycwmp_sessions_replayed() {
     let dir = tempfile::tempdir().unwrap();
@@ -148,11 +140,12 @@ async fn easycwmp_sessions_replayed() {
     );
 
     // GetParameterNames of the root, next level: the agent's recorded answer.
-    let task = queue(
-        &acs,
-        json!({"name": "getParameterNames", "parameterPath": "", "nextLevel": true}),
-    )
-    .await;
+    let task = acs
+        .queue(
+            DEVICE,
+            &json!({"name": "getParameterNames", "parameterPath": "", "nextLevel": true}),
+        )
+        .await;
     let request = agent
         .open(&fixture("session-periodic.txt"))
         .await
@@ -178,11 +171,12 @@ async fn easycwmp_sessions_replayed() {
         "Device.ManagementServer.ConnectionRequestPassword",
         "Device.ManagementServer.PeriodicInformEnable",
     ];
-    let task = queue(
-        &acs,
-        json!({"name": "getParameterValues", "parameterNames": names}),
-    )
-    .await;
+    let task = acs
+        .queue(
+            DEVICE,
+            &json!({"name": "getParameterValues", "parameterNames": names}),
+        )
+        .await;
     let request = agent
         .open(&fixture("session-periodic.txt"))
         .await
@@ -208,9 +202,7 @@ async fn easycwmp_sessions_replayed() {
     );
 
     // SetParameterValues answered with Status 1 (applied, committed later).
-    let task = queue(
-        &acs,
-        json!({"name": "setParameterValues", "parameterValues": [
+    let task = acs.queue(DEVICE, &json!({"name": "setParameterValues", "parameterValues": [
             {"name": "Device.ManagementServer.PeriodicInformInterval", "value": "600", "type": "xsd:unsignedInt"}]}),
     )
     .await;
@@ -236,7 +228,7 @@ async fn easycwmp_sessions_replayed() {
         .is_none());
 
     // Reboot: the self-closing RebootResponse, then M Reboot with an empty command key.
-    let task = queue(&acs, json!({"name": "reboot"})).await;
+    let task = acs.queue(DEVICE, &json!({"name": "reboot"})).await;
     let reboot = fixture("session-connreq-reboot.txt");
     let request = agent.open(&reboot).await.expect("a request");
     assert!(matches!(request.body, Body::Reboot { .. }));

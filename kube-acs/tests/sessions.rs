@@ -17,14 +17,12 @@ async fn an_idle_session_expires_and_its_task_runs_at_the_next_session() {
     let acs = Acs::start(dir.path(), &["--session-timeout", "1"]).await;
     let mut cpe = Cpe::new(&acs.cwmp, "IDLE0001", "http://127.0.0.1:9/");
     cpe.session().await;
-    let (status, task) = acs
-        .post(
-            &format!("/api/v1/devices/{}/tasks", cpe.device_id()),
+    let id = acs
+        .queue(
+            &cpe.device_id(),
             &json!({"name": "getParameterValues", "parameterNames": ["Device.DeviceInfo.UpTime"]}),
         )
         .await;
-    assert_eq!(status, 202);
-    let id = task["id"].as_str().unwrap().to_string();
 
     // The device takes the request and then goes silent.
     cpe.pending_events = vec![(EventCode::Periodic, String::new())];

@@ -625,14 +625,12 @@ async fn store_survives_a_kill_and_restart() {
     let (_dir, mut acs) = start().await;
     let mut cpe = Cpe::new(&acs.cwmp, "RESTART1", "http://127.0.0.1:9/");
     cpe.session().await;
-    let (status, task) = acs
-        .post(
-            &format!("/api/v1/devices/{}/tasks", cpe.device_id()),
+    let id = acs
+        .queue(
+            &cpe.device_id(),
             &json!({"name": "getParameterValues", "parameterNames": ["Device.DeviceInfo."]}),
         )
         .await;
-    assert_eq!(status, 202);
-    let id = task["id"].as_str().unwrap().to_string();
 
     acs.restart().await; // SIGKILL, then start again on the same data directory.
     let (status, device) = acs

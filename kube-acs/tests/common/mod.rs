@@ -173,6 +173,15 @@ impl Acs {
         (status, response.json().await.unwrap_or(Value::Null))
     }
 
+    /// Queues a task for `device` through the API (which must answer 202) and returns its id.
+    pub async fn queue(&self, device: &str, task: &Value) -> String {
+        let (status, task) = self
+            .post(&format!("/api/v1/devices/{device}/tasks"), task)
+            .await;
+        assert_eq!(status, 202, "{task}");
+        task["id"].as_str().unwrap().to_string()
+    }
+
     /// Sends a request with a method to an API path and return (status, JSON).
     pub async fn send(&self, method: reqwest::Method, path: &str) -> (u16, Value) {
         let response = reqwest::Client::new()
