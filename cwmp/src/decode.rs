@@ -1,6 +1,6 @@
 //! Streaming envelope decoder on quick-xml.
 //!
-//! The decoder walks the pull events of a [`quick_xml::Reader`] over the input slice: no DOM is
+//! The decoder walks the tokens of a [`crate::xml::Tokenizer`] over the input slice: no DOM is
 //! built and element names are matched on their local part, so any namespace prefix works
 //! (`soap-env`, `soap_env`, `SOAP-ENV`, `s`, a default namespace...). It tolerates what real CPEs
 //! send, in the spirit of GenieACS: child element names may be prefixed or differ in ASCII case,
@@ -14,10 +14,6 @@
 
 use std::borrow::Cow;
 
-use quick_xml::events::{BytesStart, Event as XmlEvent};
-use quick_xml::name::PrefixDeclaration;
-use quick_xml::Reader;
-
 use crate::event::EventCode;
 use crate::fault::{CwmpFault, SetParameterValuesFault};
 use crate::types::{
@@ -28,6 +24,7 @@ use crate::types::{
     ScheduleDownload, SetParameterAttribute, SoapFault, TimeWindow, TransferComplete, Upload,
     XsdType,
 };
+use crate::xml::{SyntaxError, Tag, Token, Tokenizer};
 
 /// `match` on an element name with byte-string arms: exact names first, then ignoring ASCII case.
 macro_rules! match_name {
@@ -184,7 +181,7 @@ pub fn decode(xml: &[u8]) -> Result<Envelope, DecodeError> {
 }
 
 // ---------------------------------------------------------------------------------------------
-// Cursor over quick-xml events
+// Cursor over the tokens
 // ---------------------------------------------------------------------------------------------
 
 /// Not well-formed XML, or no SOAP envelope: becomes [`DecodeError::Malformed`].
@@ -197,13 +194,8 @@ impl XmlError {
     }
 
     #[cold]
-    fn parse(e: quick_xml::Error, position: u64) -> XmlError {
-        XmlError(format!("{e} at byte {position}"))
-    }
-
-    #[cold]
-    fn too_deep() -> XmlError {
-        XmlError(format!("elements nested deeper than {MAX_DEPTH}"))
+    fn syntax(e: SyntaxError) -> XmlError {
+        XmlError(e.to_string())
     }
 }
 
@@ -211,26 +203,26 @@ type Res<T> = Result<T, XmlError>;
 
 /// A start tag (`<a>`) or an empty element (`<a/>`) just read.
 struct El<'a> {
-    start: BytesStart<'a>,
+    tag: Tag<'a>,
     empty: bool,
 }
 
-impl El<'_> {
+impl<'a> El<'a> {
     /// The element name without prefix.
-    fn local(&self) -> &[u8] {
-        self.start.local_name().into_inner()
+    fn local(&self) -> &'a [u8] {
+        self.tag.local_name()
     }
 
     /// The namespace prefix of the element name, empty when it has none.
-    fn prefix(&self) -> &[u8] {
-        self.start.name().prefix().map_or(&[], |p| p.into_inner())
+    fn prefix(&self) -> &'a [u8] {
+        self.tag.prefix()
     }
 
     /// The item count of a `soap-enc:arrayType="type[n]"` attribute, capped: only a capacity hint,
     /// since CPEs get it wrong.
     fn array_size_hint(&self) -> usize {
         const MAX_HINT: usize = 256;
-        let Some(value) = find_attribute(self.start.attributes_raw(), b"arrayType") else {
+        let Some(value) = self.tag.attribute(b"arrayType") else {
             return 0;
         };
         let (Some(open), Some(close)) = (
@@ -259,12 +251,13 @@ impl Namespaces {
     /// Records the cwmp namespace declarations of an element; `on_chain` for the ancestors of the
     /// method element, whose declarations are in scope for its prefix.
     fn scan(&mut self, el: &El, on_chain: bool) {
-        for attr in el.start.attributes().with_checks(false) {
-            let Ok(attr) = attr else { break };
-            let Some(decl) = attr.key.as_namespace_binding() else {
-                continue;
+        for (name, value) in el.tag.attributes() {
+            let prefix: &[u8] = match name.strip_prefix(b"xmlns") {
+                Some([]) => &[],
+                Some([b':', prefix @ ..]) => prefix,
+                _ => continue,
             };
-            let Some(version) = std::str::from_utf8(&attr.value)
+            let Some(version) = std::str::from_utf8(value)
                 .ok()
                 .and_then(CwmpVersion::from_namespace)
             else {
@@ -272,11 +265,7 @@ impl Namespaces {
             };
             self.first.get_or_insert(version);
             if on_chain {
-                let prefix = match decl {
-                    PrefixDeclaration::Default => Vec::new(),
-                    PrefixDeclaration::Named(prefix) => prefix.to_vec(),
-                };
-                self.chain.push((prefix, version));
+                self.chain.push((prefix.to_vec(), version));
             }
         }
     }
@@ -291,16 +280,14 @@ impl Namespaces {
     }
 }
 
-/// Pull cursor over the XML events of one envelope, with what was read along the way.
+/// Pull cursor over the XML tokens of one envelope, with what was read along the way.
 struct Cursor<'a> {
-    reader: Reader<&'a [u8]>,
+    tokens: Tokenizer<'a>,
     /// The input, and the same as text when it is valid UTF-8.
     input: &'a [u8],
     input_text: Option<&'a str>,
     /// Whether the input has any `&`, so that text can skip looking for references.
     input_has_refs: bool,
-    /// Current element nesting.
-    depth: usize,
     /// Reused buffer for numbers and booleans.
     scratch: String,
     /// The first invalid argument met, reported once the document is known to be well-formed.
@@ -311,17 +298,11 @@ struct Cursor<'a> {
 
 impl<'a> Cursor<'a> {
     fn new(xml: &'a [u8]) -> Cursor<'a> {
-        let mut reader = Reader::from_reader(xml);
-        let config = reader.config_mut();
-        config.check_end_names = true;
-        config.expand_empty_elements = false;
-        config.trim_text(false);
         Cursor {
-            reader,
+            tokens: Tokenizer::new(xml, MAX_DEPTH),
             input: xml,
             input_text: std::str::from_utf8(xml).ok(),
-            input_has_refs: xml.contains(&b'&'),
-            depth: 0,
+            input_has_refs: memchr::memchr(b'&', xml).is_some(),
             scratch: String::new(),
             invalid: None,
             header: Header::default(),
@@ -344,7 +325,7 @@ impl<'a> Cursor<'a> {
                 Err(_) => String::from_utf8_lossy(raw),
             },
         };
-        if !self.input_has_refs || !raw.contains(&b'&') {
+        if !self.input_has_refs || crate::xml::find_byte(b'&', raw).is_none() {
             return text;
         }
         match text {
@@ -367,7 +348,7 @@ impl<'a> Cursor<'a> {
 
     /// The `xsi:type` attribute (any prefix) of an element, if present.
     fn xsi_type(&self, el: &El) -> Option<XsdType> {
-        let value = find_attribute(el.start.attributes_raw(), b"type")?;
+        let value = el.tag.attribute(b"type")?;
         let local = match value.iter().rposition(|&b| b == b':') {
             Some(i) => &value[i + 1..],
             None => value,
@@ -379,41 +360,31 @@ impl<'a> Cursor<'a> {
     }
 
     #[inline(always)]
-    fn event(&mut self) -> Res<XmlEvent<'a>> {
-        match self.reader.read_event() {
-            Ok(XmlEvent::Eof) => Err(XmlError::truncated()),
-            Ok(event) => Ok(event),
-            Err(e) => Err(XmlError::parse(e, self.reader.error_position())),
+    fn event(&mut self) -> Res<Token<'a>> {
+        match self.tokens.next_token() {
+            Ok(Some(token)) => Ok(token),
+            Ok(None) => Err(XmlError::truncated()),
+            Err(e) => Err(XmlError::syntax(e)),
         }
-    }
-
-    #[inline(always)]
-    fn enter(&mut self) -> Res<()> {
-        self.depth += 1;
-        if self.depth > MAX_DEPTH {
-            return Err(XmlError::too_deep());
-        }
-        Ok(())
     }
 
     /// The root element, after the XML declaration, comments and white space.
     fn root(&mut self) -> Res<El<'a>> {
         loop {
-            match self.reader.read_event() {
-                Ok(XmlEvent::Start(start)) => {
-                    self.enter()?;
-                    return Ok(El {
-                        start,
-                        empty: false,
-                    });
+            match self.tokens.next_token() {
+                Ok(Some(Token::Start(tag))) => {
+                    return Ok(El { tag, empty: false });
                 }
-                Ok(XmlEvent::Empty(start)) => return Ok(El { start, empty: true }),
-                Ok(XmlEvent::Text(text)) if !text.iter().all(u8::is_ascii_whitespace) => {
+                Ok(Some(Token::Empty(tag))) => return Ok(El { tag, empty: true }),
+                Ok(Some(Token::Text(text))) if !text.iter().all(u8::is_ascii_whitespace) => {
                     return Err(XmlError("text before the root element".into()));
                 }
-                Ok(XmlEvent::Eof) => return Err(XmlError("no SOAP Envelope".into())),
-                Ok(_) => {}
-                Err(e) => return Err(XmlError::parse(e, self.reader.error_position())),
+                Ok(Some(Token::End(_) | Token::CData(_))) => {
+                    return Err(XmlError("content before the root element".into()));
+                }
+                Ok(Some(Token::Text(_))) => {}
+                Ok(None) => return Err(XmlError("no SOAP Envelope".into())),
+                Err(e) => return Err(XmlError::syntax(e)),
             }
         }
     }
@@ -429,17 +400,17 @@ impl<'a> Cursor<'a> {
             return Ok(None);
         }
         loop {
-            match self.event()? {
-                XmlEvent::Start(start) => {
-                    self.enter()?;
-                    return Ok(Some(El {
-                        start,
-                        empty: false,
-                    }));
+            let token = match self.tokens.next_markup() {
+                Ok(Some(token)) => token,
+                Ok(None) => return Err(XmlError::truncated()),
+                Err(e) => return Err(XmlError::syntax(e)),
+            };
+            match token {
+                Token::Start(tag) => {
+                    return Ok(Some(El { tag, empty: false }));
                 }
-                XmlEvent::Empty(start) => return Ok(Some(El { start, empty: true })),
-                XmlEvent::End(_) => {
-                    self.depth -= 1;
+                Token::Empty(tag) => return Ok(Some(El { tag, empty: true })),
+                Token::End(_) => {
                     return Ok(None);
                 }
                 _ => {}
@@ -463,30 +434,24 @@ impl<'a> Cursor<'a> {
     }
 
     /// [`Cursor::content`] from its first event on.
-    fn rest_of_content(
-        &mut self,
-        mut event: XmlEvent<'a>,
-        mut out: Option<&mut String>,
-    ) -> Res<()> {
+    fn rest_of_content(&mut self, mut event: Token<'a>, mut out: Option<&mut String>) -> Res<()> {
         let mut nested = 0usize;
         loop {
             match event {
-                XmlEvent::Text(text) if nested == 0 => {
+                Token::Text(text) if nested == 0 => {
                     if let Some(out) = out.as_deref_mut() {
-                        out.push_str(&self.decode_text(&text));
+                        out.push_str(&self.decode_text(text));
                     }
                 }
-                XmlEvent::CData(data) if nested == 0 => {
+                Token::CData(data) if nested == 0 => {
                     if let Some(out) = out.as_deref_mut() {
-                        out.push_str(&String::from_utf8_lossy(&data));
+                        out.push_str(&String::from_utf8_lossy(data));
                     }
                 }
-                XmlEvent::Start(_) => {
-                    self.enter()?;
+                Token::Start(_) => {
                     nested += 1;
                 }
-                XmlEvent::End(_) => {
-                    self.depth -= 1;
+                Token::End(_) => {
                     if nested == 0 {
                         return Ok(());
                     }
@@ -505,11 +470,10 @@ impl<'a> Cursor<'a> {
         }
         // Fast path for the usual `<a>text</a>` and `<a></a>`.
         let mut out = match self.event()? {
-            XmlEvent::End(_) => {
-                self.depth -= 1;
+            Token::End(_) => {
                 return Ok(String::new());
             }
-            XmlEvent::Text(text) => self.decode_text(&text).into_owned(),
+            Token::Text(text) => self.decode_text(text).into_owned(),
             other => {
                 let mut out = String::new();
                 self.rest_of_content(other, Some(&mut out))?;
@@ -517,7 +481,7 @@ impl<'a> Cursor<'a> {
             }
         };
         match self.event()? {
-            XmlEvent::End(_) => self.depth -= 1,
+            Token::End(_) => {}
             other => self.rest_of_content(other, Some(&mut out))?,
         }
         Ok(out)
@@ -603,36 +567,6 @@ fn parse_bool(text: &str) -> Option<bool> {
         Some(false)
     } else {
         None
-    }
-}
-
-/// The raw value of the first attribute named `local` with any prefix (never an `xmlns`
-/// declaration) in the attribute part of a start tag; `None` when absent or when the attributes
-/// are not well-formed `name="value"` pairs.
-fn find_attribute<'b>(attributes: &'b [u8], local: &[u8]) -> Option<&'b [u8]> {
-    let mut rest = attributes;
-    loop {
-        rest = rest.trim_ascii_start();
-        if rest.is_empty() {
-            return None;
-        }
-        let eq = rest.iter().position(|&b| b == b'=')?;
-        let name = rest[..eq].trim_ascii_end();
-        let after = rest[eq + 1..].trim_ascii_start();
-        let quote = *after.first()?;
-        if quote != b'"' && quote != b'\'' {
-            return None;
-        }
-        let len = after[1..].iter().position(|&b| b == quote)?;
-        let value = &after[1..1 + len];
-        rest = &after[2 + len..];
-        let name_local = match name.iter().rposition(|&b| b == b':') {
-            Some(i) => &name[i + 1..],
-            None => name,
-        };
-        if name_local == local && name != b"xmlns" && !name.starts_with(b"xmlns:") {
-            return Some(value);
-        }
     }
 }
 

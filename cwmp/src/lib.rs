@@ -10,6 +10,7 @@ pub mod fault;
 pub mod namespace;
 pub mod session;
 pub mod types;
+mod xml;
 
 pub use decode::{decode, DecodeError};
 pub use encode::encode;
