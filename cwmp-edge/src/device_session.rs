@@ -7,6 +7,7 @@ use std::sync::Arc;
 use acs_model::{
     DeviceId, DeviceRecord, FaultRecord, Millis, ParameterRecord, TaskRecord, TaskStatus,
 };
+use acs_store::parameters::TreeWriter;
 use acs_store::{records, StoreError, Transaction};
 use cwmp::session::{Incoming, RequestToken, Session};
 use cwmp::{Body, CwmpFault, Inform};
@@ -490,50 +491,33 @@ fn finish(task: &mut TaskRecord, now: Millis, result: Option<serde_json::Value>)
     }
 }
 
-/// Applies tree updates to the stored tree, writing only what changed. With `known` (the
-/// device's whole tree, as loaded from the store in this transaction) existing records are
-/// taken from it instead of read one by one, and it is kept in step with what is written.
+/// Applies tree updates to the stored tree, writing only what changed, each touched object
+/// once. With `known` (the device's whole tree, as loaded from the store in this transaction)
+/// nothing is read from the store, and `known` is kept in step with what is written.
 pub async fn apply_updates(
     txn: &mut dyn Transaction,
     device: &DeviceId,
     updates: &[TreeUpdate],
     now: Millis,
-    mut known: Option<&mut BTreeMap<String, ParameterRecord>>,
+    known: Option<&mut BTreeMap<String, ParameterRecord>>,
 ) -> Result<(), StoreError> {
+    let mut writer = match known {
+        Some(tree) => TreeWriter::with_known_tree(device, tree)?,
+        None => TreeWriter::new(device)?,
+    };
     for update in updates {
         match update {
             TreeUpdate::Reset => {
-                records::delete_parameter_subtree(txn, device, "").await?;
-                if let Some(tree) = known.as_deref_mut() {
-                    tree.clear();
-                }
+                writer.remove_subtree(txn, "").await?;
             }
             TreeUpdate::DeleteSubtree { path } => {
-                records::delete_parameter_subtree(txn, device, path).await?;
-                if let Some(tree) = known.as_deref_mut() {
-                    tree.retain(|p, _| !p.starts_with(path.as_str()));
-                }
+                writer.remove_subtree(txn, path).await?;
             }
             TreeUpdate::Prune { root, present } => {
                 let present: HashSet<&str> = present.iter().map(String::as_str).collect();
-                let under_root: Vec<String> = match known.as_deref() {
-                    Some(tree) => tree
-                        .range(root.clone()..)
-                        .take_while(|(p, _)| p.starts_with(root.as_str()))
-                        .map(|(p, _)| p.clone())
-                        .collect(),
-                    None => records::scan_parameters(txn, device, root)
-                        .await?
-                        .into_iter()
-                        .map(|(p, _)| p)
-                        .collect(),
-                };
-                for path in under_root {
+                for path in writer.paths_under(txn, root).await? {
                     if path != *root && !present.contains(path.as_str()) {
-                        records::delete_parameter(txn, device, &path).await?;
-                        if let Some(tree) = known.as_deref_mut() {
-                            tree.remove(&path);
-                        }
+                        writer.remove(txn, &path).await?;
                     }
                 }
             }
@@ -542,71 +526,71 @@ pub async fn apply_updates(
                 value,
                 xsd_type,
             } => {
-                merge(txn, device, path, now, known.as_deref_mut(), |record| {
-                    let new = Some((value.clone(), xsd_type.clone()));
-                    let changed = record.value != new;
-                    record.value = new;
-                    changed
-                })
-                .await?
+                let change = |record: &mut ParameterRecord| match &mut record.value {
+                    Some((old_value, old_type)) if old_value == value && old_type == xsd_type => {
+                        false
+                    }
+                    slot => {
+                        *slot = Some((value.clone(), xsd_type.clone()));
+                        true
+                    }
+                };
+                merge(txn, &mut writer, path, now, change).await?
             }
             TreeUpdate::Exists { path, writable } => {
-                merge(txn, device, path, now, known.as_deref_mut(), |record| {
+                let change = |record: &mut ParameterRecord| {
                     let object = path.ends_with('.');
                     let changed = record.writable != Some(*writable) || record.object != object;
                     record.writable = Some(*writable);
                     record.object = object;
                     changed
-                })
-                .await?
+                };
+                merge(txn, &mut writer, path, now, change).await?
             }
             TreeUpdate::Attributes {
                 path,
                 notification,
                 access_list,
             } => {
-                merge(txn, device, path, now, known.as_deref_mut(), |record| {
-                    let before = (record.notification, record.access_list.clone());
-                    if notification.is_some() {
+                let change = |record: &mut ParameterRecord| {
+                    let mut changed = false;
+                    if notification.is_some() && record.notification != *notification {
                         record.notification = *notification;
+                        changed = true;
                     }
-                    if access_list.is_some() {
+                    if access_list.is_some() && record.access_list != *access_list {
                         record.access_list = access_list.clone();
+                        changed = true;
                     }
-                    before != (record.notification, record.access_list.clone())
-                })
-                .await?
+                    changed
+                };
+                merge(txn, &mut writer, path, now, change).await?
             }
         }
     }
-    Ok(())
+    writer.finish(txn).await
 }
 
-/// Takes one parameter record (from `known`, else the store), lets `change` update it, and
-/// writes it back if it changed.
+/// Lets `change` update one parameter record (a new one when the path is unknown) and keeps
+/// it, stamped with `now`, when it changed or is new.
 async fn merge(
     txn: &mut dyn Transaction,
-    device: &DeviceId,
+    writer: &mut TreeWriter<'_>,
     path: &str,
     now: Millis,
-    known: Option<&mut BTreeMap<String, ParameterRecord>>,
     change: impl FnOnce(&mut ParameterRecord) -> bool,
 ) -> Result<(), StoreError> {
-    let existing = match known.as_deref() {
-        Some(tree) => tree.get(path).cloned(),
-        None => records::get_parameter(txn, device, path).await?,
-    };
-    let is_new = existing.is_none();
-    let mut record = existing.unwrap_or_default();
-    if change(&mut record) || is_new {
-        record.timestamp = now;
-        if record.value.is_none() && path.ends_with('.') {
-            record.object = true;
-        }
-        records::put_parameter(txn, device, path, &record).await?;
-        if let Some(tree) = known {
-            tree.insert(path.to_string(), record);
-        }
-    }
-    Ok(())
+    writer
+        .update(txn, path, |record, is_new| {
+            if !(change(record) || is_new) {
+                return false;
+            }
+            record.timestamp = now;
+            if record.value.is_none() && path.ends_with('.') {
+                record.object = true;
+            }
+            true
+        })
+        .await
+        .map(drop)
 }

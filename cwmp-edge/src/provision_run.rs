@@ -17,12 +17,40 @@ use crate::device_session::apply_updates;
 /// Most provisioning RPCs in one session (a guard against a device that never converges).
 const MAX_STEPS: u32 = 64;
 
+/// The device's stored tree as provisioning plans on it, kept in step with what it writes.
+///
+/// A clone starts empty and loads the tree from the store on first use: sessions are cloned to
+/// roll back an exchange whose transaction conflicted, and the tree is both the one large part
+/// of a session and, after a conflict, the part that may be out of date.
+struct TreeCache(Option<BTreeMap<String, ParameterRecord>>);
+
+impl Clone for TreeCache {
+    fn clone(&self) -> TreeCache {
+        TreeCache(None)
+    }
+}
+
+impl TreeCache {
+    /// The tree, read in `txn` when not held.
+    async fn load(
+        &mut self,
+        txn: &mut dyn Transaction,
+        device: &DeviceId,
+    ) -> Result<&mut BTreeMap<String, ParameterRecord>, StoreError> {
+        if self.0.is_none() {
+            let tree = records::scan_parameters(txn, device, "").await?;
+            self.0 = Some(tree.into_iter().collect());
+        }
+        Ok(self.0.as_mut().expect("loaded above"))
+    }
+}
+
 /// Provisioning of one device in one session.
 #[derive(Clone)]
 pub struct ProvisionRun {
     device: DeviceId,
     desired: DesiredState,
-    tree: BTreeMap<String, ParameterRecord>,
+    tree: TreeCache,
     record: ProvisionRecord,
     steps: u32,
     finished: bool,
@@ -77,7 +105,7 @@ impl ProvisionRun {
         Ok(Some(ProvisionRun {
             device: device.clone(),
             desired,
-            tree,
+            tree: TreeCache(Some(tree)),
             record,
             steps: 0,
             finished: false,
@@ -101,9 +129,10 @@ impl ProvisionRun {
             self.finished = true;
             return Ok(None);
         }
+        let tree = self.tree.load(txn, &self.device).await?;
         let step = next_step(
             &self.desired,
-            &self.tree,
+            tree,
             &self.record.pending_instances,
             &self.read,
         );
@@ -141,7 +170,8 @@ impl ProvisionRun {
             Ok(updates) => updates,
             Err(message) => return Ok(Err(message)),
         };
-        apply_updates(txn, &self.device, &updates, now, Some(&mut self.tree)).await?;
+        let tree = self.tree.load(txn, &self.device).await?;
+        apply_updates(txn, &self.device, &updates, now, Some(tree)).await?;
         if let Step::Read { names } = step {
             self.read.extend(names.iter().cloned());
         }

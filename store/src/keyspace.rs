@@ -5,7 +5,7 @@
 //! | key                                  | value                       |
 //! |--------------------------------------|-----------------------------|
 //! | `d/<device>/info`                    | `DeviceRecord`              |
-//! | `d/<device>/p/<parameter-path>`      | `ParameterRecord`           |
+//! | `d/<device>/o/<object-path>`         | the object's `ParameterRecord` and those of the parameters directly in it (see [`crate::parameters`]) |
 //! | `d/<device>/t/<task-id>`             | `TaskRecord`                |
 //! | `d/<device>/f/<fault-id>`            | `FaultRecord`               |
 //! | `d/<device>/cwmp-credentials`        | `CwmpCredentials` (may exist before the device's first contact) |
@@ -22,12 +22,13 @@
 //! - Everything of one device is under `d/<device>/`. Device ids never contain `/` (they are
 //!   percent-encoded, see `DeviceId::from_identity`; the records layer refuses others), so the
 //!   `/` after the id keeps `d/abc/` from covering `d/abcd/`.
-//! - A device's whole parameter tree is one range scan of `d/<device>/p/`; a subtree (for
-//!   DeleteObject) is the scan of `d/<device>/p/<object-path>` where the path ends with `.`.
-//!   Parameter paths keep their dots; objects keep their trailing `.`; the path is the tail of
-//!   the key, so nothing in it needs escaping.
-//! - A periodic inform touches a few keys (`info` plus the parameters it reports), never the
-//!   whole tree.
+//! - A device's whole parameter tree is one range scan of `d/<device>/o/`; a subtree (for
+//!   DeleteObject) is the scan of `d/<device>/o/<object-path>` where the path ends with `.`.
+//!   Object paths keep their dots and trailing `.`; the path is the tail of the key, so nothing
+//!   in it needs escaping. Parameters outside any object (no dot) are in the object `""`.
+//! - One key per object, not per parameter: a refreshed tree of a thousand parameters is about a
+//!   hundred writes. A periodic inform touches a few keys (`info` plus the objects holding the
+//!   parameters it reports), never the whole tree.
 //! - Task and fault ids are time-ordered (see [`crate::ids`]), so scanning `d/<device>/t/`
 //!   yields a device's tasks in FIFO order and `task/` all tasks in creation order.
 //! - Index entries are written in the same transaction as the record they point at, so they
@@ -112,9 +113,10 @@ pub fn cwmp_credentials(device: &DeviceId) -> Vec<u8> {
     format!("{DEVICES}{device}/cwmp-credentials").into_bytes()
 }
 
-/// `d/<device>/p/<path>`; with a partial path, the prefix of that subtree.
-pub fn parameter(device: &DeviceId, path: &str) -> Vec<u8> {
-    format!("{DEVICES}{device}/p/{path}").into_bytes()
+/// `d/<device>/o/<object-path>`: one object of the parameter tree; with a partial path, the
+/// prefix of the objects under it.
+pub fn object(device: &DeviceId, path: &str) -> Vec<u8> {
+    format!("{DEVICES}{device}/o/{path}").into_bytes()
 }
 
 /// `d/<device>/t/<task-id>`; with an empty id, the prefix of the device's tasks.
@@ -188,8 +190,8 @@ mod tests {
         let device = DeviceId("00D09E-IGD-SN%201".into());
         assert_eq!(device_info(&device), b"d/00D09E-IGD-SN%201/info");
         assert_eq!(
-            parameter(&device, "Device.DeviceInfo."),
-            b"d/00D09E-IGD-SN%201/p/Device.DeviceInfo."
+            object(&device, "Device.DeviceInfo."),
+            b"d/00D09E-IGD-SN%201/o/Device.DeviceInfo."
         );
         assert_eq!(task_index("0001"), b"task/0001");
         assert_eq!(

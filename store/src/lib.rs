@@ -5,8 +5,9 @@
 //! - [`transact`]: runs a closure in a transaction, retrying on conflicts.
 //! - [`embedded`]: the single-node backend on a redb file, with group commit.
 //! - [`keyspace`]: how records map to keys (the layout is documented there).
-//! - [`records`]: typed access to devices, parameters, tasks and faults; the only place that
-//!   encodes them.
+//! - [`records`]: typed access to devices, parameters, tasks and faults; with [`parameters`]
+//!   the only place that encodes them.
+//! - [`parameters`]: a device's parameter tree, stored one record per object.
 //! - [`ids`]: time-ordered ids for tasks and faults.
 //! - [`conformance`]: the behaviour every backend must show, as reusable async checks.
 
@@ -16,6 +17,7 @@ pub mod error;
 pub mod ids;
 pub mod keyspace;
 pub mod kv;
+pub mod parameters;
 pub mod records;
 mod retry;
 

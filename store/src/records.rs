@@ -25,7 +25,7 @@
 
 use acs_model::{
     CwmpCredentials, DeviceId, DeviceRecord, DeviceTaskEntry, DeviceTaskRun, FaultRecord,
-    ParameterRecord, ProvisionRecord, TaskRecord,
+    ProvisionRecord, TaskRecord,
 };
 use serde::de::DeserializeOwned;
 use serde::Serialize;
@@ -54,11 +54,11 @@ pub fn is_indexed(path: &str) -> bool {
 /// Rows read per scan when walking a range of unknown size.
 const CHUNK: usize = 1024;
 
-fn encode<T: Serialize>(value: &T) -> Result<Vec<u8>> {
+pub(crate) fn encode<T: Serialize>(value: &T) -> Result<Vec<u8>> {
     serde_json::to_vec(value).map_err(|err| StoreError::Other(format!("encoding a record: {err}")))
 }
 
-fn decode<T: DeserializeOwned>(key: &[u8], bytes: &[u8]) -> Result<T> {
+pub(crate) fn decode<T: DeserializeOwned>(key: &[u8], bytes: &[u8]) -> Result<T> {
     serde_json::from_slice(bytes).map_err(|err| {
         StoreError::Corrupt(format!(
             "cannot decode the value of {:?}: {err}",
@@ -76,7 +76,7 @@ fn text(key: &[u8], bytes: Vec<u8>) -> Result<String> {
     })
 }
 
-fn check_device(device: &DeviceId) -> Result<()> {
+pub(crate) fn check_device(device: &DeviceId) -> Result<()> {
     check_id("device", device.as_str())
 }
 
@@ -256,9 +256,9 @@ pub async fn list_devices(
 /// entry pointing at them. Returns whether anything was there.
 pub async fn delete_device(txn: &mut dyn Transaction, id: &DeviceId) -> Result<bool> {
     check_device(id)?;
+    let mut found = delete_parameter_subtree(txn, id, "").await? > 0;
     let prefix = ks::device_prefix(id);
     let mut range = KeyRange::prefix(&prefix);
-    let mut found = false;
     loop {
         let pairs = txn.scan(range.clone(), CHUNK).await?;
         let full = pairs.len() == CHUNK;
@@ -272,13 +272,6 @@ pub async fn delete_device(txn: &mut dyn Transaction, id: &DeviceId) -> Result<b
                 let record: DeviceRecord = decode(&key, &value)?;
                 for tag in &record.tags {
                     txn.delete(ks::tag_entry(tag, id)).await?;
-                }
-            } else if let Some(path) = tail.strip_prefix("p/") {
-                if is_indexed(path) {
-                    let record: ParameterRecord = decode(&key, &value)?;
-                    if let Some(value) = indexed_value(&record) {
-                        txn.delete(ks::value_entry(path, value, id)).await?;
-                    }
                 }
             } else if let Some(task_id) = tail.strip_prefix("t/") {
                 txn.delete(ks::task_index(task_id)).await?;
@@ -309,137 +302,10 @@ pub async fn find_devices_by_tag(
 
 // ----- parameters -----
 
-/// The value an index entry is kept for, if any.
-fn indexed_value(record: &ParameterRecord) -> Option<&str> {
-    match &record.value {
-        Some((value, _)) if !record.object && value.len() <= ks::MAX_INDEXED_VALUE_LEN => {
-            Some(value)
-        }
-        _ => None,
-    }
-}
-
-/// One parameter or object of the device's tree.
-pub async fn get_parameter(
-    txn: &mut dyn Transaction,
-    device: &DeviceId,
-    path: &str,
-) -> Result<Option<ParameterRecord>> {
-    check_device(device)?;
-    get_json(txn, &ks::parameter(device, path)).await
-}
-
-/// Several parameters at once, in the order of `paths`.
-pub async fn get_parameters(
-    txn: &mut dyn Transaction,
-    device: &DeviceId,
-    paths: &[&str],
-) -> Result<Vec<Option<ParameterRecord>>> {
-    check_device(device)?;
-    let keys: Vec<Vec<u8>> = paths
-        .iter()
-        .map(|path| ks::parameter(device, path))
-        .collect();
-    let values = txn.batch_get(&keys).await?;
-    keys.iter()
-        .zip(values)
-        .map(|(key, value)| value.map(|bytes| decode(key, &bytes)).transpose())
-        .collect()
-}
-
-/// Every parameter whose path starts with `prefix` (`""` for the whole tree; end object paths
-/// with `.`), in path order (bytewise, so `X.10.` sorts before `X.2.`), with one range scan.
-pub async fn scan_parameters(
-    txn: &mut dyn Transaction,
-    device: &DeviceId,
-    prefix: &str,
-) -> Result<Vec<(String, ParameterRecord)>> {
-    check_device(device)?;
-    let tree_prefix = ks::parameter(device, "");
-    let pairs = txn
-        .scan(KeyRange::prefix(&ks::parameter(device, prefix)), usize::MAX)
-        .await?;
-    pairs
-        .iter()
-        .map(|(key, value)| {
-            Ok((
-                ks::tail(key, &tree_prefix)?.to_string(),
-                decode(key, value)?,
-            ))
-        })
-        .collect()
-}
-
-/// Creates or replaces one parameter, keeping the value index in step when it is indexed.
-pub async fn put_parameter(
-    txn: &mut dyn Transaction,
-    device: &DeviceId,
-    path: &str,
-    record: &ParameterRecord,
-) -> Result<()> {
-    check_device(device)?;
-    if path.is_empty() {
-        return Err(StoreError::Invalid("empty parameter path".into()));
-    }
-    let key = ks::parameter(device, path);
-    if is_indexed(path) {
-        let old: Option<ParameterRecord> = get_json(txn, &key).await?;
-        let old_value = old.as_ref().and_then(indexed_value);
-        let new_value = indexed_value(record);
-        if old_value != new_value {
-            if let Some(old_value) = old_value {
-                txn.delete(ks::value_entry(path, old_value, device)).await?;
-            }
-            if let Some(new_value) = new_value {
-                txn.put(ks::value_entry(path, new_value, device), Vec::new())
-                    .await?;
-            }
-        }
-    }
-    txn.put(key, encode(record)?).await
-}
-
-/// Removes every parameter whose path starts with `prefix` (an object path ending with `.`,
-/// or `""` for the whole tree) and their index entries; returns how many were removed.
-pub async fn delete_parameter_subtree(
-    txn: &mut dyn Transaction,
-    device: &DeviceId,
-    prefix: &str,
-) -> Result<usize> {
-    check_device(device)?;
-    for path in INDEXED_PARAMETERS
-        .iter()
-        .filter(|path| path.starts_with(prefix))
-    {
-        let old: Option<ParameterRecord> = get_json(txn, &ks::parameter(device, path)).await?;
-        if let Some(value) = old.as_ref().and_then(indexed_value) {
-            txn.delete(ks::value_entry(path, value, device)).await?;
-        }
-    }
-    txn.delete_range(KeyRange::prefix(&ks::parameter(device, prefix)))
-        .await
-}
-
-/// Removes one parameter (exactly `path`, not paths it prefixes) and its index entry; returns
-/// whether it was there.
-pub async fn delete_parameter(
-    txn: &mut dyn Transaction,
-    device: &DeviceId,
-    path: &str,
-) -> Result<bool> {
-    check_device(device)?;
-    let key = ks::parameter(device, path);
-    let Some(old) = get_json::<ParameterRecord>(txn, &key).await? else {
-        return Ok(false);
-    };
-    if is_indexed(path) {
-        if let Some(value) = indexed_value(&old) {
-            txn.delete(ks::value_entry(path, value, device)).await?;
-        }
-    }
-    txn.delete(key).await?;
-    Ok(true)
-}
+pub use crate::parameters::{
+    delete_parameter, delete_parameter_subtree, get_parameter, get_parameters, put_parameter,
+    scan_parameters,
+};
 
 /// Up to `limit` devices whose indexed parameter `path` has exactly `value`, in id order,
 /// starting after `after`. `Invalid` for a parameter not in [`INDEXED_PARAMETERS`] or a value

@@ -1,10 +1,11 @@
 //! Typed records on the embedded store: trees, indexes, tasks, faults and prefix isolation.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 
 use acs_model::{
     DeviceId, DeviceRecord, FaultRecord, ParameterRecord, TaskRecord, TaskSpec, TaskStatus,
 };
+use acs_store::parameters::TreeWriter;
 use acs_store::{ids, records, EmbeddedStore, KeyRange, KvPair, Store, StoreError, Transaction};
 use async_trait::async_trait;
 use cwmp::{CwmpFault, CwmpVersion, DeviceIdStruct, XsdType};
@@ -284,10 +285,11 @@ async fn a_periodic_inform_touches_a_few_keys() {
         written,
         [
             "d/dev1/info",
-            "d/dev1/p/Device.DeviceInfo.SoftwareVersion",
-            "d/dev1/p/Device.X.1"
+            "d/dev1/o/Device.DeviceInfo.",
+            "d/dev1/o/Device.X."
         ],
-        "unchanged tags and index values are not rewritten"
+        "the device and the two objects holding the reported values; unchanged tags and index \
+         values are not rewritten"
     );
     counting.commit().await.expect("commit");
 }
@@ -691,9 +693,104 @@ async fn delete_parameter_removes_one_path_and_its_index_entry() {
         .await
         .expect("delete"));
     txn.commit().await.expect("commit");
+    assert_eq!(all_keys(&store).await, ["d/dev1/o/Device.X."]);
+    let mut txn = store.begin().await.expect("begin");
     assert_eq!(
-        all_keys(&store).await,
-        ["d/dev1/p/Device.X.10"],
-        "not a prefix delete"
+        records::scan_parameters(&mut *txn, &dev, "")
+            .await
+            .expect("scan"),
+        [("Device.X.10".to_string(), value("b"))],
+        "not a prefix delete; the emptied object Device.DeviceInfo. is gone"
     );
+}
+
+#[tokio::test]
+async fn a_tree_writer_writes_each_object_once() {
+    let (_dir, store) = open();
+    let dev = id("dev1");
+    // A refresh of 10 objects of 50 parameters: 10 object writes, however many parameters.
+    let mut counting = Counting::begin(&store).await;
+    let mut writer = TreeWriter::new(&dev).expect("writer");
+    for o in 1..=10 {
+        writer
+            .put(&mut counting, &format!("Device.O.{o}."), object())
+            .await
+            .expect("put object");
+        for p in 1..=50 {
+            let path = format!("Device.O.{o}.P{p}");
+            writer
+                .put(&mut counting, &path, value(&format!("{o}/{p}")))
+                .await
+                .expect("put");
+        }
+    }
+    writer
+        .put(&mut counting, SOFTWARE, value("2.0"))
+        .await
+        .expect("put indexed");
+    writer.finish(&mut counting).await.expect("finish");
+    let objects = counting
+        .writes
+        .iter()
+        .filter(|key| key.starts_with(b"d/dev1/o/"))
+        .count();
+    assert_eq!(objects, 11, "10 objects and Device.DeviceInfo.");
+    counting.inner.commit().await.expect("commit");
+
+    // The same tree, known in memory: objects are built from it, nothing is read; a removed
+    // subtree stays removed for later writes in the same writer.
+    let mut txn = store.begin().await.expect("begin");
+    let mut known: BTreeMap<String, ParameterRecord> =
+        records::scan_parameters(&mut *txn, &dev, "")
+            .await
+            .expect("scan")
+            .into_iter()
+            .collect();
+    assert_eq!(known.len(), 10 * 51 + 1);
+    drop(txn);
+    let mut counting = Counting::begin(&store).await;
+    let mut writer = TreeWriter::with_known_tree(&dev, &mut known).expect("writer");
+    writer
+        .remove_subtree(&mut counting, "Device.O.2.")
+        .await
+        .expect("remove subtree");
+    assert_eq!(
+        writer
+            .get(&mut counting, "Device.O.2.P1")
+            .await
+            .expect("get"),
+        None
+    );
+    writer
+        .put(&mut counting, "Device.O.2.P7", value("new"))
+        .await
+        .expect("put");
+    writer
+        .put(&mut counting, "Device.O.3.P1", value("changed"))
+        .await
+        .expect("put");
+    writer.finish(&mut counting).await.expect("finish");
+    assert_eq!(counting.reads, 0, "objects come from the known tree");
+    counting.inner.commit().await.expect("commit");
+    assert_eq!(
+        known.get("Device.O.2.P1"),
+        None,
+        "the known tree follows the writer"
+    );
+    assert_eq!(known.get("Device.O.2.P7"), Some(&value("new")));
+    assert_eq!(known.get("Device.O.3.P1"), Some(&value("changed")));
+
+    let mut txn = store.begin().await.expect("begin");
+    let o2 = records::scan_parameters(&mut *txn, &dev, "Device.O.2.")
+        .await
+        .expect("scan");
+    assert_eq!(o2, [("Device.O.2.P7".to_string(), value("new"))]);
+    let o3 = records::get_parameters(&mut *txn, &dev, &["Device.O.3.P1", "Device.O.3.P2"])
+        .await
+        .expect("get");
+    assert_eq!(o3, [Some(value("changed")), Some(value("3/2"))]);
+    let by_version = records::find_devices_by_parameter(&mut *txn, SOFTWARE, "2.0", None, 10)
+        .await
+        .expect("index");
+    assert_eq!(by_version, [dev]);
 }
