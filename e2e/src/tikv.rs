@@ -1,0 +1,606 @@
+//! A real TiKV-protocol cluster as local processes: one `pd-server` and one
+//! `unistore-server` (TiDB's Go implementation of the TiKV gRPC KV API).
+//!
+//! The binaries come from `e2e/tikv/build.sh` (cached outside the clone) or
+//! from the paths in `KUBE_ACS_PD_SERVER` and `KUBE_ACS_UNISTORE_SERVER`.
+//! Each [`TikvCluster`] owns a temporary directory with the data dirs and the
+//! processes' logs, and kills its processes when dropped. A watchdog shell
+//! process also kills them (and removes the directory) if the test process
+//! dies without running `Drop`, e.g. on SIGKILL or Ctrl-C.
+
+use std::fmt::Write as _;
+use std::fs::{self, File, OpenOptions};
+use std::io::{Read, Seek, SeekFrom, Write as _};
+use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::os::unix::process::CommandExt;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use anyhow::{anyhow, bail, Context, Result};
+use serde_json::Value;
+use tokio::sync::OnceCell;
+
+/// Environment variable naming a prebuilt `pd-server` binary.
+pub const PD_SERVER_ENV: &str = "KUBE_ACS_PD_SERVER";
+/// Environment variable naming a prebuilt `unistore-server` binary.
+pub const UNISTORE_SERVER_ENV: &str = "KUBE_ACS_UNISTORE_SERVER";
+/// Environment variable: when set (non-empty), the cluster's directory (data
+/// and logs) is kept after the cluster is dropped, and its path printed.
+pub const KEEP_DIR_ENV: &str = "KUBE_ACS_KEEP_TIKV_DIR";
+
+/// How long a start or restart may take before it fails.
+const READY_TIMEOUT: Duration = Duration::from_secs(60);
+/// Pause between readiness probes.
+const POLL: Duration = Duration::from_millis(100);
+/// Time given to processes to exit on SIGTERM before SIGKILL (PD may hang).
+const GRACE: Duration = Duration::from_millis(500);
+/// Lines of each log shown in a start failure.
+const TAIL_LINES: usize = 40;
+
+/// PD configuration: a single store can only hold one replica; a short raft
+/// tick and election interval make PD elect itself quickly after a restart
+/// (about 1 s instead of 3.5 s; nothing else shares its loopback etcd).
+const PD_CONFIG: &str = "tick-interval = \"100ms\"\nelection-interval = \"1s\"\n\n\
+                         [replication]\nmax-replicas = 1\n";
+
+/// Kills the cluster's processes (by process group, from their pid files) and
+/// removes its directory once its standard input reaches EOF, which happens
+/// when the test process exits in any way. Stopped with SIGKILL by `Drop`.
+const WATCHDOG_SCRIPT: &str = r#"
+trap '' INT HUP TERM QUIT
+dir="$1"; keep="$2"
+while read -r _; do :; done
+for f in "$dir"/*.pid; do
+  [ -f "$f" ] || continue
+  pid=$(cat "$f")
+  [ -n "$pid" ] && kill -9 -- "-$pid" "$pid" 2>/dev/null
+done
+if [ -z "$keep" ]; then sleep 0.5; rm -rf -- "$dir"; fi
+"#;
+
+/// Paths of the two cluster binaries.
+#[derive(Debug, Clone)]
+pub struct Binaries {
+    /// The `pd-server` binary.
+    pub pd_server: PathBuf,
+    /// The `unistore-server` binary.
+    pub unistore_server: PathBuf,
+}
+
+static BINARIES: OnceCell<Binaries> = OnceCell::const_new();
+
+/// Returns the cluster binaries: the paths in `KUBE_ACS_PD_SERVER` and
+/// `KUBE_ACS_UNISTORE_SERVER` if both are set, otherwise those printed by
+/// `e2e/tikv/build.sh`, which builds them first if they are not cached yet
+/// (a few minutes cold). Resolved once per process.
+pub async fn binaries() -> Result<&'static Binaries> {
+    BINARIES
+        .get_or_try_init(|| async {
+            let pd = env_path(PD_SERVER_ENV);
+            let unistore = env_path(UNISTORE_SERVER_ENV);
+            match (pd, unistore) {
+                (Some(pd_server), Some(unistore_server)) => {
+                    for p in [&pd_server, &unistore_server] {
+                        if !p.is_file() {
+                            bail!("{} does not exist (from the environment)", p.display());
+                        }
+                    }
+                    Ok(Binaries {
+                        pd_server,
+                        unistore_server,
+                    })
+                }
+                (None, None) => tokio::task::spawn_blocking(run_build_script).await?,
+                _ => bail!("set both {PD_SERVER_ENV} and {UNISTORE_SERVER_ENV}, or neither"),
+            }
+        })
+        .await
+}
+
+fn env_path(name: &str) -> Option<PathBuf> {
+    std::env::var_os(name)
+        .filter(|v| !v.is_empty())
+        .map(PathBuf::from)
+}
+
+/// Runs `e2e/tikv/build.sh` (progress goes to stderr) and reads the two
+/// paths it prints last.
+fn run_build_script() -> Result<Binaries> {
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tikv/build.sh");
+    let out = Command::new("bash")
+        .arg(&script)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .output()
+        .with_context(|| format!("running {}", script.display()))?;
+    if !out.status.success() {
+        bail!("{} failed ({})", script.display(), out.status);
+    }
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let lines: Vec<&str> = stdout.lines().filter(|l| !l.trim().is_empty()).collect();
+    let [.., pd, unistore] = lines.as_slice() else {
+        bail!("{} printed no binary paths: {stdout:?}", script.display());
+    };
+    let bins = Binaries {
+        pd_server: PathBuf::from(pd.trim()),
+        unistore_server: PathBuf::from(unistore.trim()),
+    };
+    for p in [&bins.pd_server, &bins.unistore_server] {
+        if !p.is_file() {
+            bail!(
+                "{} printed {}, which does not exist",
+                script.display(),
+                p.display()
+            );
+        }
+    }
+    Ok(bins)
+}
+
+/// One PD and one unistore store running as local processes on loopback
+/// ports, with their data and logs in a temporary directory.
+///
+/// Dropping it kills the processes (SIGTERM, then SIGKILL after a short
+/// grace) and removes the directory (unless `KUBE_ACS_KEEP_TIKV_DIR` is set).
+pub struct TikvCluster {
+    /// The temporary directory; `None` once kept (see [`KEEP_DIR_ENV`]).
+    tempdir: Option<tempfile::TempDir>,
+    dir: PathBuf,
+    http: reqwest::Client,
+    pd_client_port: u16,
+    pd_peer_port: u16,
+    store_port: u16,
+    pd: Option<Child>,
+    store: Option<Child>,
+    watchdog: Option<Child>,
+    bins: Binaries,
+}
+
+impl TikvCluster {
+    /// Starts PD, then the store, and waits until PD reports the store Up and
+    /// at least one region exists (a few seconds once the binaries are built).
+    ///
+    /// On failure the error carries the tails of the processes' logs.
+    pub async fn start() -> Result<TikvCluster> {
+        let bins = binaries().await?.clone();
+        let mut last_err = None;
+        // A port picked as free may be taken before the process binds it:
+        // retry with new ports in that case only.
+        for _ in 0..3 {
+            match Self::start_once(bins.clone()).await {
+                Ok(cluster) => return Ok(cluster),
+                Err(e) if format!("{e:#}").contains("address already in use") => last_err = Some(e),
+                Err(e) => return Err(e),
+            }
+        }
+        Err(last_err.unwrap_or_else(|| anyhow!("cluster did not start")))
+    }
+
+    async fn start_once(bins: Binaries) -> Result<TikvCluster> {
+        let dir = tempfile::Builder::new()
+            .prefix("kube-acs-tikv-")
+            .tempdir()
+            .context("creating the cluster's temporary directory")?;
+        let [pd_client_port, pd_peer_port, store_port] = free_ports()?;
+        let http = reqwest::Client::builder()
+            .no_proxy()
+            .timeout(Duration::from_secs(2))
+            .build()
+            .context("building the HTTP client")?;
+        fs::write(dir.path().join("pd.toml"), PD_CONFIG)?;
+        fs::create_dir_all(dir.path().join("pd"))?;
+        fs::create_dir_all(dir.path().join("store"))?;
+        let watchdog = spawn_watchdog(dir.path())?;
+        let mut cluster = TikvCluster {
+            dir: dir.path().to_path_buf(),
+            tempdir: Some(dir),
+            http,
+            pd_client_port,
+            pd_peer_port,
+            store_port,
+            pd: None,
+            store: None,
+            watchdog: Some(watchdog),
+            bins,
+        };
+        cluster.spawn_pd()?;
+        cluster.wait_pd_healthy().await?;
+        let since = unix_nanos();
+        cluster.spawn_store()?;
+        cluster.wait_store_up(since).await?;
+        cluster.wait_region().await?;
+        Ok(cluster)
+    }
+
+    /// PD client endpoints, as `127.0.0.1:port` (what TiKV clients take).
+    pub fn pd_endpoints(&self) -> Vec<String> {
+        vec![format!("127.0.0.1:{}", self.pd_client_port)]
+    }
+
+    /// Base URL of PD's HTTP API, e.g. `http://127.0.0.1:2379`.
+    pub fn pd_url(&self) -> String {
+        format!("http://127.0.0.1:{}", self.pd_client_port)
+    }
+
+    /// The store's gRPC address, as registered in PD (`127.0.0.1:port`).
+    pub fn store_addr(&self) -> String {
+        format!("127.0.0.1:{}", self.store_port)
+    }
+
+    /// The store URL for kube-acs' store configuration, TiDB style: `tikv://`
+    /// followed by the PD endpoints, comma-separated (`tikv://127.0.0.1:port`).
+    /// TiKV clients reach the stores through PD, so the URL names PD.
+    pub fn store_url(&self) -> String {
+        format!("tikv://{}", self.pd_endpoints().join(","))
+    }
+
+    /// The cluster's directory: data dirs `pd/` and `store/`, logs `pd.log`
+    /// and `store.log`.
+    pub fn dir(&self) -> &Path {
+        self.dir.as_path()
+    }
+
+    /// The stores PD knows, as PD's HTTP API returns them
+    /// (`GET /pd/api/v1/stores`, the `stores` array; each entry has `store`
+    /// with `id`, `address`, `state_name`, and `status`).
+    pub async fn stores(&self) -> Result<Vec<Value>> {
+        let v = self.pd_get("/pd/api/v1/stores").await?;
+        Ok(v.get("stores")
+            .and_then(Value::as_array)
+            .cloned()
+            .unwrap_or_default())
+    }
+
+    /// Kills the store process with SIGKILL (no clean shutdown). PD keeps
+    /// listing the store as Up until it misses heartbeats for a while.
+    pub async fn stop_store(&mut self) -> Result<()> {
+        if let Some(child) = self.store.take() {
+            kill_now(child);
+        }
+        let _ = fs::remove_file(self.pid_file("store"));
+        Ok(())
+    }
+
+    /// Starts the store again with the same data dir and port, and waits
+    /// until it serves gRPC and PD lists it Up with a heartbeat from the new
+    /// process. Does nothing if it runs.
+    pub async fn start_store(&mut self) -> Result<()> {
+        if self.store_running() {
+            return Ok(());
+        }
+        let since = unix_nanos();
+        self.spawn_store()?;
+        self.wait_store_up(since).await
+    }
+
+    /// Kills PD with SIGKILL, starts it again on the same ports and data
+    /// dir, and waits until it is healthy and (if the store runs) the store
+    /// has sent PD a heartbeat since the restart.
+    pub async fn restart_pd(&mut self) -> Result<()> {
+        if let Some(child) = self.pd.take() {
+            kill_now(child);
+        }
+        let since = unix_nanos();
+        self.spawn_pd()?;
+        self.wait_pd_healthy().await?;
+        if self.store_running() {
+            self.wait_store_up(since).await?;
+        }
+        Ok(())
+    }
+
+    fn store_running(&mut self) -> bool {
+        matches!(self.store.as_mut().map(|c| c.try_wait()), Some(Ok(None)))
+    }
+
+    fn pid_file(&self, name: &str) -> PathBuf {
+        self.dir.join(format!("{name}.pid"))
+    }
+
+    fn pd_args(&self) -> Vec<String> {
+        let dir = &self.dir;
+        let client = format!("http://127.0.0.1:{}", self.pd_client_port);
+        let peer = format!("http://127.0.0.1:{}", self.pd_peer_port);
+        vec![
+            "--name=pd0".into(),
+            format!("--data-dir={}", dir.join("pd").display()),
+            format!("--config={}", dir.join("pd.toml").display()),
+            format!("--client-urls={client}"),
+            format!("--advertise-client-urls={client}"),
+            format!("--peer-urls={peer}"),
+            format!("--advertise-peer-urls={peer}"),
+            format!("--initial-cluster=pd0={peer}"),
+        ]
+    }
+
+    fn store_args(&self) -> Vec<String> {
+        vec![
+            format!("--pd=127.0.0.1:{}", self.pd_client_port),
+            format!("--addr={}", self.store_addr()),
+            format!("--data-dir={}", self.dir.join("store").display()),
+        ]
+    }
+
+    fn spawn_pd(&mut self) -> Result<()> {
+        let child = self.spawn("pd", &self.bins.pd_server, &self.pd_args())?;
+        self.pd = Some(child);
+        Ok(())
+    }
+
+    fn spawn_store(&mut self) -> Result<()> {
+        let child = self.spawn("store", &self.bins.unistore_server, &self.store_args())?;
+        self.store = Some(child);
+        Ok(())
+    }
+
+    /// Starts a process in its own process group, stdout and stderr appended
+    /// to `<name>.log`, and records its pid for the watchdog.
+    fn spawn(&self, name: &str, program: &Path, args: &[String]) -> Result<Child> {
+        let dir = &self.dir;
+        let mut log = OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(dir.join(format!("{name}.log")))?;
+        writeln!(log, "==== {} {}", program.display(), args.join(" "))?;
+        let mut cmd = Command::new(program);
+        cmd.args(args)
+            .current_dir(dir)
+            .stdin(Stdio::null())
+            .stdout(log.try_clone()?)
+            .stderr(log)
+            .process_group(0);
+        // etcd inside PD reads ETCD_* variables as flags.
+        for (key, _) in std::env::vars_os() {
+            if key.to_string_lossy().starts_with("ETCD_") {
+                cmd.env_remove(key);
+            }
+        }
+        let child = cmd
+            .spawn()
+            .with_context(|| format!("starting {}", program.display()))?;
+        fs::write(self.pid_file(name), child.id().to_string())?;
+        Ok(child)
+    }
+
+    async fn pd_get(&self, path: &str) -> Result<Value> {
+        let url = format!("{}{path}", self.pd_url());
+        let resp = self.http.get(&url).send().await?;
+        let status = resp.status();
+        if !status.is_success() {
+            bail!("GET {url}: {status}");
+        }
+        Ok(resp.json().await?)
+    }
+
+    /// Fails (with the logs' tails) if PD or the store exited.
+    fn check_alive(&mut self) -> Result<()> {
+        let mut exited = None;
+        for (name, child) in [("pd", &mut self.pd), ("store", &mut self.store)] {
+            if let Some(status) = child.as_mut().map(Child::try_wait).transpose()?.flatten() {
+                *child = None;
+                exited = Some((name, status));
+                break;
+            }
+        }
+        match exited {
+            None => Ok(()),
+            Some((name, status)) => {
+                let _ = fs::remove_file(self.pid_file(name));
+                Err(self.failure(&format!("{name} exited: {status}")))
+            }
+        }
+    }
+
+    async fn wait_pd_healthy(&mut self) -> Result<()> {
+        let deadline = Instant::now() + READY_TIMEOUT;
+        loop {
+            self.check_alive()?;
+            if self.pd_healthy().await {
+                return Ok(());
+            }
+            if Instant::now() > deadline {
+                return Err(self.failure("PD did not become healthy"));
+            }
+            tokio::time::sleep(POLL).await;
+        }
+    }
+
+    /// PD's members are all healthy and it has a leader.
+    async fn pd_healthy(&self) -> bool {
+        let Ok(health) = self.pd_get("/pd/api/v1/health").await else {
+            return false;
+        };
+        let all_healthy = health.as_array().is_some_and(|members| {
+            !members.is_empty()
+                && members
+                    .iter()
+                    .all(|m| m.get("health").and_then(Value::as_bool) == Some(true))
+        });
+        if !all_healthy {
+            return false;
+        }
+        matches!(self.pd_get("/pd/api/v1/leader").await,
+                 Ok(leader) if leader.get("name").and_then(Value::as_str).is_some())
+    }
+
+    /// Waits until the store accepts gRPC connections and PD lists it Up with
+    /// a heartbeat later than `heartbeat_since` (ns since the Unix epoch).
+    /// unistore-server sends its first heartbeat as soon as it serves.
+    async fn wait_store_up(&mut self, heartbeat_since: u128) -> Result<()> {
+        let deadline = Instant::now() + READY_TIMEOUT;
+        let addr: SocketAddr = self.store_addr().parse()?;
+        loop {
+            self.check_alive()?;
+            if TcpStream::connect_timeout(&addr, Duration::from_millis(200)).is_ok()
+                && self.store_up_in_pd(heartbeat_since).await
+            {
+                return Ok(());
+            }
+            if Instant::now() > deadline {
+                return Err(self.failure("the store did not come Up in PD"));
+            }
+            tokio::time::sleep(POLL).await;
+        }
+    }
+
+    async fn store_up_in_pd(&self, heartbeat_since: u128) -> bool {
+        let Ok(stores) = self.stores().await else {
+            return false;
+        };
+        let addr = self.store_addr();
+        stores.iter().any(|s| {
+            let store = &s["store"];
+            let heartbeat_ok = store["last_heartbeat"]
+                .as_u64()
+                .is_some_and(|t| u128::from(t) > heartbeat_since);
+            store["address"].as_str() == Some(addr.as_str())
+                && store["state_name"].as_str() == Some("Up")
+                && heartbeat_ok
+        })
+    }
+
+    async fn wait_region(&mut self) -> Result<()> {
+        let deadline = Instant::now() + READY_TIMEOUT;
+        loop {
+            self.check_alive()?;
+            if let Ok(v) = self.pd_get("/pd/api/v1/regions").await {
+                if v["count"].as_u64().is_some_and(|n| n > 0) {
+                    return Ok(());
+                }
+            }
+            if Instant::now() > deadline {
+                return Err(self.failure("PD has no region"));
+            }
+            tokio::time::sleep(POLL).await;
+        }
+    }
+
+    /// An error with `what` and the tails of both logs.
+    fn failure(&self, what: &str) -> anyhow::Error {
+        let mut msg = format!(
+            "TiKV test cluster in {} (removed on drop unless {KEEP_DIR_ENV}=1): {what}",
+            self.dir.display()
+        );
+        for name in ["pd", "store"] {
+            let path = self.dir.join(format!("{name}.log"));
+            let _ = write!(
+                msg,
+                "\n---- last {TAIL_LINES} lines of {}:\n{}",
+                path.display(),
+                tail(&path, TAIL_LINES)
+            );
+        }
+        anyhow!(msg)
+    }
+}
+
+impl Drop for TikvCluster {
+    fn drop(&mut self) {
+        let children: Vec<Child> = [self.store.take(), self.pd.take()]
+            .into_iter()
+            .flatten()
+            .collect();
+        terminate(children);
+        for name in ["pd", "store"] {
+            let _ = fs::remove_file(self.pid_file(name));
+        }
+        if let Some(watchdog) = self.watchdog.take() {
+            kill_now(watchdog);
+        }
+        if env_path(KEEP_DIR_ENV).is_some() {
+            if let Some(dir) = self.tempdir.take() {
+                eprintln!("TiKV test cluster directory kept: {}", dir.keep().display());
+            }
+        }
+    }
+}
+
+/// SIGTERM to every child, SIGKILL to those still running after [`GRACE`];
+/// all are reaped.
+fn terminate(mut children: Vec<Child>) {
+    if children.is_empty() {
+        return;
+    }
+    let pids: Vec<String> = children.iter().map(|c| c.id().to_string()).collect();
+    let _ = Command::new("kill")
+        .arg("-TERM")
+        .args(&pids)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status();
+    let deadline = Instant::now() + GRACE;
+    while Instant::now() < deadline {
+        children.retain_mut(|c| matches!(c.try_wait(), Ok(None)));
+        if children.is_empty() {
+            return;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    for child in children {
+        kill_now(child);
+    }
+}
+
+/// SIGKILL and reap.
+fn kill_now(mut child: Child) {
+    let _ = child.kill();
+    let _ = child.wait();
+}
+
+fn spawn_watchdog(dir: &Path) -> Result<Child> {
+    let keep = if env_path(KEEP_DIR_ENV).is_some() {
+        "1"
+    } else {
+        ""
+    };
+    Command::new("bash")
+        .arg("-c")
+        .arg(WATCHDOG_SCRIPT)
+        .arg("kube-acs-tikv-watchdog")
+        .arg(dir)
+        .arg(keep)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .process_group(0)
+        .spawn()
+        .context("starting the watchdog (bash)")
+}
+
+/// Three distinct free loopback ports (held together while picking).
+fn free_ports() -> Result<[u16; 3]> {
+    let listeners = [
+        TcpListener::bind("127.0.0.1:0")?,
+        TcpListener::bind("127.0.0.1:0")?,
+        TcpListener::bind("127.0.0.1:0")?,
+    ];
+    let mut ports = [0; 3];
+    for (port, l) in ports.iter_mut().zip(&listeners) {
+        *port = l.local_addr()?.port();
+    }
+    Ok(ports)
+}
+
+fn unix_nanos() -> u128 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_nanos())
+        .unwrap_or(0)
+}
+
+/// The last `lines` lines of a file (reads at most its last 64 KiB).
+fn tail(path: &Path, lines: usize) -> String {
+    let Ok(mut f) = File::open(path) else {
+        return "(no log)".into();
+    };
+    let len = f.metadata().map(|m| m.len()).unwrap_or(0);
+    let _ = f.seek(SeekFrom::Start(len.saturating_sub(64 * 1024)));
+    let mut buf = Vec::new();
+    let _ = f.read_to_end(&mut buf);
+    let text = String::from_utf8_lossy(&buf);
+    let all: Vec<&str> = text.lines().collect();
+    all[all.len().saturating_sub(lines)..].join("\n")
+}
