@@ -305,14 +305,11 @@ pub async fn run(options: BenchOptions) -> anyhow::Result<Vec<Phase>> {
     let bootstrap = meter.finish_batch("bootstrap (0 BOOTSTRAP, 1 BOOT)", batch);
     if options.scenario == Scenario::BootstrapStorm {
         let per_session = bootstrap.rpcs as f64 / bootstrap.count.max(1) as f64;
-        notes.push(match provisioning {
-            Some(expectation) => format!("provisioning: {expectation}; {per_session:.1} RPCs per session"),
-            None => format!(
-                "full provisioning in the first session (whole-tree read + 20 parameter sets) is \
-                 PENDING the provisioning engine (ConfigProfiles); this measures first contact only \
-                 ({per_session:.1} RPCs per session)"
-            ),
-        });
+        if let Some(expectation) = provisioning {
+            notes.push(format!(
+                "provisioning: {expectation}; {per_session:.1} RPCs per session"
+            ));
+        }
     }
     phases.push(bootstrap);
     if !fleet.wait_idle(Duration::from_secs(30)).await {

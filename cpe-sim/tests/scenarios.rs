@@ -14,7 +14,7 @@ use std::time::{Duration, Instant};
 use serde_json::{json, Value};
 
 use cpe_sim::acs::{build_kube_acs, AcsApi};
-use cpe_sim::bench::{setup, Setup};
+use cpe_sim::bench::{provisioning_resources, setup, Setup};
 use cpe_sim::fleet::{BatchReport, Fleet, FleetConfig};
 use cpe_sim::inform::Trigger;
 use cpe_sim::misbehave::{Misbehaviour, TransferFaults};
@@ -130,6 +130,57 @@ async fn bootstrap_then_periodic_300_devices() {
             Some("2.11")
         );
     }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bootstrap_storm_150_devices_provisioned_in_their_first_session() {
+    let model = Model::load("tr181").unwrap();
+    let (resources, _) = provisioning_resources(&model).unwrap();
+    let dir = resources.path().display().to_string();
+    let s = start("tr181", 150, &["--resources", &dir], |_| {}).await;
+    let api = s.acs.api();
+    let boot = batch(&s.fleet, 150, Trigger::Pending).await;
+    assert_eq!(
+        (boot.ok, boot.failed, boot.injected),
+        (150, 0, 0),
+        "{:?}",
+        s.fleet.stats().errors()
+    );
+    // Inform, GetParameterNames, GetParameterValues, SetParameterValues: all in one session.
+    assert_eq!(boot.rpcs, 150 * 4);
+
+    let identity = &s.fleet.config().identity;
+    let settable = model.settable_strings(20);
+    for index in [0, 75, 149] {
+        let serial = identity.serial(index);
+        for (n, name) in settable.iter().enumerate() {
+            let expected = format!("p{n}-{serial}");
+            assert_eq!(s.fleet.value(index, name), Some(expected), "{name}");
+        }
+        // The stored tree: every parameter of the model, with the value read and the
+        // writability listed (stored together, after the GetParameterValues).
+        let id = identity.device_id(index);
+        let device = get(&api, &format!("/api/v1/devices/{id}?parameters=Device.")).await;
+        let parameters = device["parameters"].as_object().unwrap();
+        let leaves: Vec<_> = parameters
+            .iter()
+            .filter(|(name, _)| !name.ends_with('.'))
+            .collect();
+        assert_eq!(leaves.len(), model.parameter_count());
+        for (name, record) in leaves {
+            assert!(record["writable"].is_boolean(), "{name}: {record}");
+            assert!(record["value"][0].is_string(), "{name}: {record}");
+        }
+        assert_eq!(
+            stored(&device, settable[0]),
+            Some(format!("p0-{serial}")),
+            "the set value is stored"
+        );
+    }
+
+    // Nothing left to do: the next session is an Inform and nothing else.
+    let periodic = batch(&s.fleet, 150, Trigger::Periodic).await;
+    assert_eq!((periodic.ok, periodic.failed, periodic.rpcs), (150, 0, 150));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

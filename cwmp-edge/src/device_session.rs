@@ -1,7 +1,7 @@
 //! One device's CWMP session at run time: the pure session state machine and task planner,
 //! joined to the store. Every exchange is one store transaction, committed before the reply.
 
-use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
+use std::collections::{HashMap, HashSet, VecDeque};
 use std::sync::Arc;
 
 use acs_model::{
@@ -217,7 +217,7 @@ impl DeviceSession {
         }
         device.remote_address = remote.to_string();
         records::put_device(txn, &device).await?;
-        apply_updates(txn, &self.device, &facts.updates, now, None).await?;
+        apply_updates(txn, &self.device, &facts.updates, now).await?;
 
         for mut task in records::list_tasks(txn, &self.device).await? {
             if completes(&facts, &task) {
@@ -336,7 +336,7 @@ impl DeviceSession {
                             xsd_type: p.xsd_type.clone(),
                         })
                         .collect();
-                    apply_updates(txn, &self.device, &updates, now, None).await?;
+                    apply_updates(txn, &self.device, &updates, now).await?;
                 }
                 return Ok(());
             }
@@ -367,7 +367,7 @@ impl DeviceSession {
                     .await;
             }
         };
-        apply_updates(txn, &self.device, &advance.updates, now, None).await?;
+        apply_updates(txn, &self.device, &advance.updates, now).await?;
         if deleted {
             return Ok(());
         }
@@ -492,19 +492,25 @@ fn finish(task: &mut TaskRecord, now: Millis, result: Option<serde_json::Value>)
 }
 
 /// Applies tree updates to the stored tree, writing only what changed, each touched object
-/// once. With `known` (the device's whole tree, as loaded from the store in this transaction)
-/// nothing is read from the store, and `known` is kept in step with what is written.
+/// once.
 pub async fn apply_updates(
     txn: &mut dyn Transaction,
     device: &DeviceId,
     updates: &[TreeUpdate],
     now: Millis,
-    known: Option<&mut BTreeMap<String, ParameterRecord>>,
 ) -> Result<(), StoreError> {
-    let mut writer = match known {
-        Some(tree) => TreeWriter::with_known_tree(device, tree)?,
-        None => TreeWriter::new(device)?,
-    };
+    let mut writer = TreeWriter::new(device)?;
+    write_updates(txn, &mut writer, updates, now).await?;
+    writer.finish(txn).await
+}
+
+/// Makes tree updates through `writer` (which the caller finishes), keeping only what changed.
+pub async fn write_updates(
+    txn: &mut dyn Transaction,
+    writer: &mut TreeWriter<'_>,
+    updates: &[TreeUpdate],
+    now: Millis,
+) -> Result<(), StoreError> {
     for update in updates {
         match update {
             TreeUpdate::Reset => {
@@ -535,7 +541,7 @@ pub async fn apply_updates(
                         true
                     }
                 };
-                merge(txn, &mut writer, path, now, change).await?
+                merge(txn, writer, path, now, change).await?
             }
             TreeUpdate::Exists { path, writable } => {
                 let change = |record: &mut ParameterRecord| {
@@ -545,7 +551,7 @@ pub async fn apply_updates(
                     record.object = object;
                     changed
                 };
-                merge(txn, &mut writer, path, now, change).await?
+                merge(txn, writer, path, now, change).await?
             }
             TreeUpdate::Attributes {
                 path,
@@ -564,11 +570,11 @@ pub async fn apply_updates(
                     }
                     changed
                 };
-                merge(txn, &mut writer, path, now, change).await?
+                merge(txn, writer, path, now, change).await?
             }
         }
     }
-    writer.finish(txn).await
+    Ok(())
 }
 
 /// Lets `change` update one parameter record (a new one when the path is unknown) and keeps

@@ -4,6 +4,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use acs_model::{DeviceId, Millis, ParameterRecord, ProvisionRecord};
+use acs_store::parameters::{TreeWriter, UnsavedObjects};
 use acs_store::{records, StoreError, Transaction};
 use cwmp::{Body, CwmpFault, EventCode, Inform};
 use provisioning::desired::DesiredState;
@@ -12,36 +13,64 @@ use provisioning::plan::{next_step, Step};
 use provisioning::resources::ResourceSet;
 use provisioning::retry::RetryPolicy;
 
-use crate::device_session::apply_updates;
+use crate::device_session::write_updates;
 
 /// Most provisioning RPCs in one session (a guard against a device that never converges).
 const MAX_STEPS: u32 = 64;
 
-/// The device's stored tree as provisioning plans on it, kept in step with what it writes.
+/// The device's stored tree as provisioning plans on it, kept in step with what it writes, and
+/// the objects changed in it but not written yet (a listing waiting for its values).
 ///
 /// A clone starts empty and loads the tree from the store on first use: sessions are cloned to
 /// roll back an exchange whose transaction conflicted, and the tree is both the one large part
 /// of a session and, after a conflict, the part that may be out of date.
-struct TreeCache(Option<BTreeMap<String, ParameterRecord>>);
+#[derive(Default)]
+struct TreeCache {
+    tree: Option<BTreeMap<String, ParameterRecord>>,
+    unsaved: UnsavedObjects,
+}
 
 impl Clone for TreeCache {
     fn clone(&self) -> TreeCache {
-        TreeCache(None)
+        TreeCache::default()
     }
 }
 
 impl TreeCache {
+    /// A writer on the tree (read in `txn` when not held), holding the unsaved objects.
+    async fn writer<'t>(
+        &'t mut self,
+        txn: &mut dyn Transaction,
+        device: &DeviceId,
+    ) -> Result<TreeWriter<'t>, StoreError> {
+        let unsaved = std::mem::take(&mut self.unsaved);
+        let tree = self.load(txn, device).await?;
+        TreeWriter::with_known_tree(device, tree, unsaved)
+    }
+
     /// The tree, read in `txn` when not held.
     async fn load(
         &mut self,
         txn: &mut dyn Transaction,
         device: &DeviceId,
     ) -> Result<&mut BTreeMap<String, ParameterRecord>, StoreError> {
-        if self.0.is_none() {
+        if self.tree.is_none() {
             let tree = records::scan_parameters(txn, device, "").await?;
-            self.0 = Some(tree.into_iter().collect());
+            self.tree = Some(tree.into_iter().collect());
         }
-        Ok(self.0.as_mut().expect("loaded above"))
+        Ok(self.tree.as_mut().expect("loaded above"))
+    }
+
+    /// Writes the unsaved objects.
+    async fn save(
+        &mut self,
+        txn: &mut dyn Transaction,
+        device: &DeviceId,
+    ) -> Result<(), StoreError> {
+        if self.unsaved.is_empty() {
+            return Ok(());
+        }
+        self.writer(txn, device).await?.finish(txn).await
     }
 }
 
@@ -105,7 +134,10 @@ impl ProvisionRun {
         Ok(Some(ProvisionRun {
             device: device.clone(),
             desired,
-            tree: TreeCache(Some(tree)),
+            tree: TreeCache {
+                tree: Some(tree),
+                unsaved: UnsavedObjects::default(),
+            },
             record,
             steps: 0,
             finished: false,
@@ -127,6 +159,7 @@ impl ProvisionRun {
         if self.steps >= MAX_STEPS {
             tracing::warn!(device = %self.device, steps = self.steps, "provisioning did not converge in one session");
             self.finished = true;
+            self.tree.save(txn, &self.device).await?;
             return Ok(None);
         }
         let tree = self.tree.load(txn, &self.device).await?;
@@ -143,6 +176,7 @@ impl ProvisionRun {
             }
             None => {
                 self.finished = true;
+                self.tree.save(txn, &self.device).await?;
                 let record = &mut self.record;
                 record.converged = true;
                 record.attempts = 0;
@@ -170,8 +204,14 @@ impl ProvisionRun {
             Ok(updates) => updates,
             Err(message) => return Ok(Err(message)),
         };
-        let tree = self.tree.load(txn, &self.device).await?;
-        apply_updates(txn, &self.device, &updates, now, Some(tree)).await?;
+        let mut writer = self.tree.writer(txn, &self.device).await?;
+        write_updates(txn, &mut writer, &updates, now).await?;
+        if matches!(step, Step::Discover { .. }) {
+            // A listing is stored with the values read next (or at the end of provisioning).
+            self.tree.unsaved = writer.defer()?;
+        } else {
+            writer.finish(txn).await?;
+        }
         if let Step::Read { names } = step {
             self.read.extend(names.iter().cloned());
         }
@@ -189,6 +229,7 @@ impl ProvisionRun {
         now: Millis,
     ) -> Result<(), StoreError> {
         self.finished = true;
+        self.tree.save(txn, &self.device).await?;
         let record = &mut self.record;
         record.attempts += 1;
         record.converged = false;

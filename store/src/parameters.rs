@@ -206,9 +206,12 @@ enum Source<'k> {
     /// rebuilt from it and written by [`TreeWriter::finish`].
     Known {
         tree: &'k mut BTreeMap<String, ParameterRecord>,
-        dirty: HashSet<String, RandomState>,
+        dirty: UnsavedObjects,
     },
 }
+
+/// Objects of a known tree changed but not written yet (see [`TreeWriter::defer`]).
+pub type UnsavedObjects = HashSet<String, RandomState>;
 
 /// Changes to one device's tree inside a transaction, written per object by
 /// [`TreeWriter::finish`]: each object touched is read at most once and written at most once.
@@ -231,18 +234,20 @@ impl<'k> TreeWriter<'k> {
         })
     }
 
-    /// A writer for `device` whose stored tree, in this transaction, is exactly `tree`; every
-    /// change is made to `tree` as well.
+    /// A writer for `device` whose stored tree, in this transaction, is exactly `tree` apart
+    /// from the objects in `unsaved` (changed in `tree` by an earlier writer that deferred
+    /// them); every change is made to `tree` as well.
     pub fn with_known_tree(
         device: &DeviceId,
         tree: &'k mut BTreeMap<String, ParameterRecord>,
+        unsaved: UnsavedObjects,
     ) -> Result<TreeWriter<'k>> {
         check_device(device)?;
         Ok(TreeWriter {
             device: device.clone(),
             source: Source::Known {
                 tree,
-                dirty: HashSet::default(),
+                dirty: unsaved,
             },
         })
     }
@@ -424,6 +429,19 @@ impl<'k> TreeWriter<'k> {
         }
         txn.delete_range(KeyRange::prefix(&ks::object(&self.device, prefix)))
             .await
+    }
+
+    /// Writes nothing and returns the changed objects, for a later writer on the same known
+    /// tree to write with its own changes. Index entries are already written. For reads the
+    /// device answered, whose loss costs only a second read: a refreshed tree listed by
+    /// GetParameterNames is stored with its values from the GetParameterValues that follows.
+    pub fn defer(self) -> Result<UnsavedObjects> {
+        match self.source {
+            Source::Known { dirty, .. } => Ok(dirty),
+            Source::Store(_) => Err(StoreError::Other(
+                "only a writer on a known tree can defer its changes".into(),
+            )),
+        }
     }
 
     /// Writes every changed object.

@@ -749,7 +749,8 @@ async fn a_tree_writer_writes_each_object_once() {
     assert_eq!(known.len(), 10 * 51 + 1);
     drop(txn);
     let mut counting = Counting::begin(&store).await;
-    let mut writer = TreeWriter::with_known_tree(&dev, &mut known).expect("writer");
+    let mut writer =
+        TreeWriter::with_known_tree(&dev, &mut known, Default::default()).expect("writer");
     writer
         .remove_subtree(&mut counting, "Device.O.2.")
         .await
