@@ -71,6 +71,10 @@ pub struct EdgeConfig {
     pub connection_request_timeout: Duration,
     /// Retries of tasks that faulted.
     pub retry: RetryPolicy,
+    /// With several edges on one store: this edge's name, and sessions are leased in the
+    /// store so that a device is in one session across all edges. `None` (one edge owns the
+    /// store, as in standalone mode) keeps sessions in this process only.
+    pub shared_store_edge: Option<String>,
 }
 
 impl Default for EdgeConfig {
@@ -87,6 +91,7 @@ impl Default for EdgeConfig {
             connection_request_credentials: (String::new(), String::new()),
             connection_request_timeout: Duration::from_secs(5),
             retry: RetryPolicy::default(),
+            shared_store_edge: None,
         }
     }
 }

@@ -5,7 +5,7 @@ use std::convert::Infallible;
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
-use std::time::{Instant, SystemTime};
+use std::time::{Duration, Instant, SystemTime};
 
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full};
@@ -458,12 +458,21 @@ async fn exchange(
     let mut outcome = None;
     for _ in 0..CONFLICT_RETRIES {
         let before = state.clone();
-        match commit_exchange(edge, &mut state, &incoming, &remote_text).await {
+        let committed = commit_exchange(
+            edge,
+            &mut state,
+            &slot.id,
+            slot.timeout,
+            &incoming,
+            &remote_text,
+        )
+        .await;
+        match committed {
             Ok(done) => {
                 outcome = Some(Ok(done));
                 break;
             }
-            Err(StoreError::Conflict) => *state = before,
+            Err(ExchangeError::Store(StoreError::Conflict)) => *state = before,
             Err(error) => {
                 outcome = Some(Err(error));
                 break;
@@ -472,15 +481,23 @@ async fn exchange(
     }
     let changed = match outcome {
         Some(Ok(finished)) => finished,
+        Some(Err(ExchangeError::LeasedElsewhere(other))) => {
+            tracing::warn!(device = %slot.device, edge = %other, "device is in a session on another edge");
+            state.session.end();
+            drop(state);
+            close(edge, &slot, "busy");
+            return retry_later("device is in a session on another edge\n");
+        }
         failed => {
             let error = match failed {
-                Some(Err(error)) => error.to_string(),
+                Some(Err(ExchangeError::Store(error))) => error.to_string(),
                 _ => "too many write conflicts".to_string(),
             };
             tracing::error!(device = %slot.device, %error, "store failed during a session");
             state.session.end();
             drop(state);
             close(edge, &slot, "error");
+            release_lease(edge, &slot).await;
             return retry_later("the ACS store is unavailable\n");
         }
     };
@@ -505,6 +522,7 @@ async fn exchange(
         Reply::EndSession => {
             drop(state);
             close(edge, &slot, "completed");
+            release_lease(edge, &slot).await;
             no_content()
         }
     }
@@ -523,14 +541,38 @@ fn note_answer(edge: &Edge, incoming: &Incoming) {
     }
 }
 
+/// Why an exchange could not be committed.
+enum ExchangeError {
+    /// The store failed.
+    Store(StoreError),
+    /// Another edge holds the device's session.
+    LeasedElsewhere(String),
+}
+
+impl From<StoreError> for ExchangeError {
+    fn from(error: StoreError) -> Self {
+        ExchangeError::Store(error)
+    }
+}
+
 async fn commit_exchange(
     edge: &Edge,
     state: &mut DeviceSession,
+    session_id: &str,
+    timeout: Duration,
     incoming: &Incoming,
     remote: &str,
-) -> Result<Vec<String>, StoreError> {
+) -> Result<Vec<String>, ExchangeError> {
     let mut txn = edge.store.begin().await?;
     let now = now_millis();
+    if let Some(edge_name) = &edge.config.shared_store_edge {
+        if let Err(error) =
+            take_lease(txn.as_mut(), state, edge_name, session_id, timeout, now).await
+        {
+            let _ = txn.rollback().await;
+            return Err(error);
+        }
+    }
     let outcome = match state
         .apply(txn.as_mut(), incoming, remote, now, ids::next_id)
         .await
@@ -538,7 +580,7 @@ async fn commit_exchange(
         Ok(outcome) => outcome,
         Err(error) => {
             let _ = txn.rollback().await;
-            return Err(error);
+            return Err(error.into());
         }
     };
     let started = Instant::now();
@@ -547,6 +589,52 @@ async fn commit_exchange(
         .commit_seconds
         .observe(started.elapsed().as_secs_f64());
     Ok(outcome.changed_tasks)
+}
+
+/// Takes or renews the device's session lease for this edge, in the exchange's transaction
+/// (so two edges racing for a device conflict, and one of them commits).
+async fn take_lease(
+    txn: &mut dyn acs_store::Transaction,
+    state: &DeviceSession,
+    edge_name: &str,
+    session_id: &str,
+    timeout: Duration,
+    now: acs_model::Millis,
+) -> Result<(), ExchangeError> {
+    let device = &state.device;
+    if let Some(lease) = acs_store::records::get_session_lease(txn, device).await? {
+        if !lease.yields_to(edge_name, now) {
+            return Err(ExchangeError::LeasedElsewhere(lease.edge));
+        }
+    }
+    let lease = acs_model::SessionLease {
+        edge: edge_name.to_string(),
+        session: session_id.to_string(),
+        expires: now + timeout.as_millis() as acs_model::Millis,
+    };
+    acs_store::records::put_session_lease(txn, device, &lease).await?;
+    Ok(())
+}
+
+/// Releases the device's session lease if this session still holds it (best effort: an
+/// unreleased lease expires).
+async fn release_lease(edge: &Edge, slot: &SessionSlot) {
+    let Some(edge_name) = &edge.config.shared_store_edge else {
+        return;
+    };
+    let released = acs_store::transact(edge.store.as_ref(), |txn| {
+        Box::pin(async move {
+            let lease = acs_store::records::get_session_lease(txn, &slot.device).await?;
+            if lease.is_some_and(|l| l.edge == *edge_name && l.session == slot.id) {
+                acs_store::records::delete_session_lease(txn, &slot.device).await?;
+            }
+            Ok(())
+        })
+    })
+    .await;
+    if let Err(error) = released {
+        tracing::warn!(device = %slot.device, %error, "could not release the session lease; it expires");
+    }
 }
 
 fn close(edge: &Edge, slot: &SessionSlot, outcome: &'static str) {

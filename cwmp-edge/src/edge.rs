@@ -37,6 +37,9 @@ pub enum QueueError {
 }
 
 /// Everything the CWMP server and the API share.
+/// How often a caller waiting for a task reads it again, for tasks run by another edge.
+const TASK_POLL: Duration = Duration::from_millis(250);
+
 pub struct Edge {
     /// Where all device state lives.
     pub store: Arc<dyn Store>,
@@ -226,10 +229,15 @@ impl Edge {
             return Ok(Some(queued));
         }
         loop {
-            match tokio::time::timeout_at(deadline, changes.recv()).await {
-                Ok(Ok(id)) if id != task_id => continue,
-                // Timed out, our task changed, or messages were missed: read it again.
-                _ => {}
+            // Woken by this edge's sessions at once; a session on another edge (same store)
+            // is seen by reading the task again every `TASK_POLL`.
+            let poll = (tokio::time::Instant::now() + TASK_POLL).min(deadline);
+            loop {
+                match tokio::time::timeout_at(poll, changes.recv()).await {
+                    Ok(Ok(id)) if id != task_id => continue,
+                    // Timed out, our task changed, or messages were missed: read it again.
+                    _ => break,
+                }
             }
             let task = self.read_task(task_id).await?;
             let acted = match &task {

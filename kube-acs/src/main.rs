@@ -1,5 +1,5 @@
 //! `kube-acs`: the TR-069 Auto-Configuration Server. `standalone` runs the whole ACS in one
-//! process with an embedded store; `operator` and `edge` (cluster mode) come next.
+//! process with an embedded store (or on TiKV); `operator` and `edge` (cluster mode) come next.
 
 mod get;
 mod resource_dir;
@@ -23,7 +23,7 @@ struct Cli {
 #[derive(Subcommand)]
 enum Command {
     /// Run the whole ACS in one process: CWMP, northbound API and file server, with an
-    /// embedded on-disk store. No cluster needed.
+    /// embedded on-disk store (no cluster needed) or on a TiKV cluster (`--store`).
     Standalone(Box<standalone::StandaloneArgs>),
     /// List resources with their status from a running ACS, like `kubectl get`.
     Get {

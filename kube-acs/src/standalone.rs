@@ -1,5 +1,5 @@
 //! Standalone mode: CWMP (7547), the northbound API (7557) and the file server (7567) in one
-//! process over the embedded store in a data directory.
+//! process over the embedded store in a data directory, or over a TiKV cluster (`--store`).
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -11,7 +11,7 @@ use clap::Args;
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
-use acs_store::EmbeddedStore;
+use acs_store::{Store, StoreUrl};
 use cwmp_edge::config::{CpeAuthMode, EdgeConfig};
 use cwmp_edge::edge::Edge;
 use provisioning::retry::RetryPolicy;
@@ -22,6 +22,10 @@ pub struct StandaloneArgs {
     /// Directory of the embedded store and of served files (`files/`).
     #[arg(long, env = "KUBE_ACS_DATA_DIR", default_value = "./kube-acs-data")]
     pub data_dir: PathBuf,
+    /// The store: empty or `embedded:` for the embedded store in --data-dir, or
+    /// `tikv://PD_HOST:PORT[,PD_HOST:PORT...][?timeout=5s]` for a TiKV cluster.
+    #[arg(long, env = "KUBE_ACS_STORE", default_value = "")]
+    pub store: String,
     /// Address of the CWMP endpoint CPEs talk to.
     #[arg(long, env = "KUBE_ACS_CWMP_LISTEN", default_value = "0.0.0.0:7547")]
     pub cwmp_listen: SocketAddr,
@@ -64,7 +68,8 @@ pub struct StandaloneArgs {
         hide_env_values = true
     )]
     pub connection_request_password: String,
-    /// Size of the store's page cache in MiB (the operating system's page cache comes on top).
+    /// Size of the embedded store's page cache in MiB (the operating system's page cache comes
+    /// on top).
     #[arg(long, env = "KUBE_ACS_STORE_CACHE_MB", default_value_t = 64)]
     pub store_cache_mb: usize,
     /// Seconds a CWMP session may stay idle.
@@ -136,6 +141,7 @@ pub async fn run(args: StandaloneArgs) -> anyhow::Result<()> {
             args.cpe_auth
         );
     }
+    let store_url = StoreUrl::parse(Some(&args.store)).context("--store")?;
     std::fs::create_dir_all(&args.data_dir)
         .with_context(|| format!("creating data directory {}", args.data_dir.display()))?;
     let files_dir = args
@@ -144,13 +150,8 @@ pub async fn run(args: StandaloneArgs) -> anyhow::Result<()> {
         .unwrap_or_else(|| args.data_dir.join("files"));
     std::fs::create_dir_all(&files_dir)
         .with_context(|| format!("creating files directory {}", files_dir.display()))?;
-    let options = acs_store::EmbeddedOptions {
-        cache_size_bytes: args.store_cache_mb.max(1) << 20,
-        ..Default::default()
-    };
-    let store = EmbeddedStore::open_with(&args.data_dir, options)
-        .with_context(|| format!("opening the store in {}", args.data_dir.display()))?;
-    let edge = Edge::new(Arc::new(store), edge_config(&args));
+    let store = open_store(&args, &store_url).await?;
+    let edge = Edge::new(store, edge_config(&args));
     if let Some(dir) = &args.resources {
         watch_resources(edge.clone(), dir).await?;
         cwmp_edge::device_tasks::spawn(edge.clone());
@@ -170,6 +171,7 @@ pub async fn run(args: StandaloneArgs) -> anyhow::Result<()> {
         api = %api_listener.local_addr()?,
         files = %files_listener.local_addr()?,
         data_dir = %args.data_dir.display(),
+        store = %store_url,
         tls = tls.is_some(),
         "kube-acs standalone ready"
     );
@@ -216,6 +218,33 @@ pub async fn run(args: StandaloneArgs) -> anyhow::Result<()> {
     drop(edge);
     tracing::info!("stopped");
     Ok(())
+}
+
+/// Opens the store `--store` names. A TiKV cluster is connected lazily; it is probed once here,
+/// and when it cannot be reached yet the ACS starts anyway and answers 503 (CPEs and API
+/// clients retry) until it can.
+async fn open_store(args: &StandaloneArgs, url: &StoreUrl) -> anyhow::Result<Arc<dyn Store>> {
+    let embedded = acs_store::EmbeddedOptions {
+        cache_size_bytes: args.store_cache_mb.max(1) << 20,
+        ..Default::default()
+    };
+    let store = url
+        .open(&args.data_dir, embedded)
+        .with_context(|| match url {
+            StoreUrl::Embedded => format!("opening the store in {}", args.data_dir.display()),
+            StoreUrl::Tikv(_) => format!("opening the store {url}"),
+        })?;
+    if let StoreUrl::Tikv(options) = url {
+        match store.begin().await {
+            Ok(_) => tracing::info!(pd = ?options.pd_endpoints, "connected to TiKV"),
+            Err(error) => tracing::warn!(
+                pd = ?options.pd_endpoints,
+                %error,
+                "TiKV is not reachable yet: answering 503 until it is"
+            ),
+        }
+    }
+    Ok(store)
 }
 
 /// How often the resources directory is checked for changes.

@@ -73,6 +73,28 @@ pub struct CwmpCredentials {
     pub password: String,
 }
 
+/// Which edge holds a device's CWMP session, until when: with several edges on one store, a
+/// device is in at most one session across all of them. Renewed at every exchange, released
+/// when the session ends, and void once expired (so a crashed edge never locks a device out).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SessionLease {
+    /// The edge holding the session.
+    pub edge: String,
+    /// The session's id on that edge.
+    pub session: String,
+    /// When the lease ends unless renewed (milliseconds since the epoch).
+    pub expires: Millis,
+}
+
+impl SessionLease {
+    /// Whether `edge` may take (or renew) the device's session at `now`: the lease is its
+    /// own (the edge itself arbitrates between its sessions) or has expired.
+    pub fn yields_to(&self, edge: &str, now: Millis) -> bool {
+        self.edge == edge || self.expires <= now
+    }
+}
+
 /// What the ACS keeps about one device, apart from its parameter tree, tasks and faults.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]

@@ -7,7 +7,7 @@ pub mod parameter;
 pub mod provision;
 pub mod task;
 
-pub use device::{ConnectionRequestInfo, CwmpCredentials, DeviceId, DeviceRecord};
+pub use device::{ConnectionRequestInfo, CwmpCredentials, DeviceId, DeviceRecord, SessionLease};
 pub use mass::{DeviceTaskEntry, DeviceTaskRun};
 pub use parameter::ParameterRecord;
 pub use provision::{PendingInstance, ProvisionRecord};

@@ -29,5 +29,10 @@ impl StoreError {
     }
 }
 
+/// The error of every call on a transaction after its `commit` or `rollback`.
+pub(crate) fn finished() -> StoreError {
+    StoreError::Other("transaction already finished".into())
+}
+
 /// Result with [`StoreError`].
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;

@@ -9,6 +9,7 @@
 //! | `d/<device>/t/<task-id>`             | `TaskRecord`                |
 //! | `d/<device>/f/<fault-id>`            | `FaultRecord`               |
 //! | `d/<device>/cwmp-credentials`        | `CwmpCredentials` (may exist before the device's first contact) |
+//! | `d/<device>/session-lease`           | `SessionLease`: the edge in session with the device (several edges on one store) |
 //! | `d/<device>/provision`               | `ProvisionRecord`: provisioning progress |
 //! | `dev/<device>`                       | empty: the device list      |
 //! | `task/<task-id>`                     | device id (plain text)      |
@@ -106,6 +107,11 @@ pub fn device_info(device: &DeviceId) -> Vec<u8> {
 /// `d/<device>/provision`: the device's provisioning progress.
 pub fn provision(device: &DeviceId) -> Vec<u8> {
     format!("{DEVICES}{device}/provision").into_bytes()
+}
+
+/// `d/<device>/session-lease`: which edge holds the device's session (shared stores only).
+pub fn session_lease(device: &DeviceId) -> Vec<u8> {
+    format!("{DEVICES}{device}/session-lease").into_bytes()
 }
 
 /// `d/<device>/cwmp-credentials`: the device's own CWMP credentials.

@@ -1,5 +1,5 @@
-//! The transactional key-value interface every backend implements (embedded redb now, TiKV
-//! later), shaped after TiKV's optimistic transactions.
+//! The transactional key-value interface every backend implements (embedded redb, TiKV),
+//! shaped after TiKV's optimistic transactions.
 //!
 //! Semantics, for every backend:
 //! - [`Store::begin`] takes a snapshot. Reads see that snapshot plus the transaction's own

@@ -25,7 +25,7 @@
 
 use acs_model::{
     CwmpCredentials, DeviceId, DeviceRecord, DeviceTaskEntry, DeviceTaskRun, FaultRecord,
-    ProvisionRecord, TaskRecord,
+    ProvisionRecord, SessionLease, TaskRecord,
 };
 use serde::de::DeserializeOwned;
 use serde::Serialize;
@@ -214,6 +214,31 @@ pub async fn get_cwmp_credentials(
 ) -> Result<Option<CwmpCredentials>> {
     check_device(id)?;
     get_json(txn, &ks::cwmp_credentials(id)).await
+}
+
+/// The lease on the device's session, if any (expired or not).
+pub async fn get_session_lease(
+    txn: &mut dyn Transaction,
+    id: &DeviceId,
+) -> Result<Option<SessionLease>> {
+    check_device(id)?;
+    get_json(txn, &ks::session_lease(id)).await
+}
+
+/// Takes or renews the lease on the device's session.
+pub async fn put_session_lease(
+    txn: &mut dyn Transaction,
+    id: &DeviceId,
+    lease: &SessionLease,
+) -> Result<()> {
+    check_device(id)?;
+    txn.put(ks::session_lease(id), encode(lease)?).await
+}
+
+/// Releases the lease on the device's session.
+pub async fn delete_session_lease(txn: &mut dyn Transaction, id: &DeviceId) -> Result<()> {
+    check_device(id)?;
+    txn.delete(ks::session_lease(id)).await
 }
 
 /// Sets the device's own CWMP credentials; the device need not have connected yet.

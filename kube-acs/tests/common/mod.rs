@@ -756,3 +756,34 @@ impl ConnectionRequestListener {
         }
     }
 }
+
+/// Queues a task with a connection request, lets the CPE run the session the connection
+/// request asks for, and returns the API's answer.
+pub async fn run_task(
+    acs: &Acs,
+    cpe: &mut Cpe,
+    cr: &mut ConnectionRequestListener,
+    task: Value,
+) -> (u16, Value) {
+    let path = format!(
+        "/api/v1/devices/{}/tasks?connectionRequest=true&timeout=10",
+        cpe.device_id()
+    );
+    let api = acs.api.clone();
+    let call = tokio::spawn(async move {
+        let response = reqwest::Client::new()
+            .post(format!("{api}{path}"))
+            .json(&task)
+            .send()
+            .await
+            .unwrap();
+        let status = response.status().as_u16();
+        (status, response.json::<Value>().await.unwrap())
+    });
+    tokio::time::timeout(Duration::from_secs(10), cr.requests.recv())
+        .await
+        .expect("a connection request reaches the device");
+    cpe.pending_events = vec![(EventCode::ConnectionRequest, String::new())];
+    cpe.session().await;
+    call.await.unwrap()
+}
