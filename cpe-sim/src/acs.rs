@@ -68,11 +68,11 @@ pub fn build_kube_acs(release: bool) -> anyhow::Result<PathBuf> {
     executable.ok_or_else(|| anyhow!("cargo reported no kube-acs executable"))
 }
 
-/// The ports in kube-acs's `standalone ready cwmp=... api=... files=...` log line.
+/// The ports in kube-acs's `standalone ready` (or `edge ready`) `cwmp=... api=... files=...` log line.
 fn ready_ports(log: &str) -> Option<(u16, u16, u16)> {
     let line = log
         .lines()
-        .find(|l| l.contains("kube-acs standalone ready"))?;
+        .find(|l| l.contains("kube-acs ") && l.contains(" ready") && l.contains("cwmp="))?;
     let port = |name: &str| -> Option<u16> {
         let address = line.split_whitespace().find_map(|w| w.strip_prefix(name))?;
         address.rsplit(':').next()?.parse().ok()

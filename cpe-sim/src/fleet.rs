@@ -143,7 +143,8 @@ pub struct BatchReport {
 /// A fleet of simulated devices.
 pub struct Fleet {
     config: FleetConfig,
-    acs: Endpoint,
+    acs: Vec<Endpoint>,
+    next_acs: AtomicUsize,
     devices: Box<[Mutex<Device>]>,
     flags: Box<[AtomicU8]>,
     session_counter: AtomicU64,
@@ -170,7 +171,10 @@ pub fn now_ms() -> u64 {
 impl Fleet {
     /// Creates the devices, all factory-new and booted now.
     pub async fn new(config: FleetConfig) -> Result<Arc<Fleet>, String> {
-        let acs = Endpoint::parse(&config.identity.acs_url).await?;
+        let mut acs = Vec::new();
+        for url in config.identity.acs_urls() {
+            acs.push(Endpoint::parse(url).await?);
+        }
         let now = now_ms();
         let devices = (0..config.devices)
             .map(|i| Mutex::new(Device::new(i, now)))
@@ -179,6 +183,7 @@ impl Fleet {
         Ok(Arc::new(Fleet {
             config,
             acs,
+            next_acs: AtomicUsize::new(0),
             devices,
             flags,
             session_counter: AtomicU64::new(0),
@@ -194,9 +199,11 @@ impl Fleet {
         &self.config
     }
 
-    /// The ACS endpoint.
+    /// The ACS endpoint of the next session: with several, each in turn, as a load balancer
+    /// in front of several edges would spread sessions.
     pub fn acs(&self) -> &Endpoint {
-        &self.acs
+        let next = self.next_acs.fetch_add(1, Ordering::Relaxed);
+        &self.acs[next % self.acs.len()]
     }
 
     /// Session counters.

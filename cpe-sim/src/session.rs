@@ -114,9 +114,10 @@ async fn converse(
         .config()
         .own_source_addresses
         .then(|| loopback_source(index));
+    let endpoint = fleet.acs();
     let mut http = Exchange {
-        endpoint: fleet.acs(),
-        connection: Connection::open(fleet.acs().address, source).await?,
+        endpoint,
+        connection: Connection::open(endpoint.address, source).await?,
         source,
         cookies: Vec::new(),
         drop_cookies: quirks.drop_cookies,

@@ -19,7 +19,8 @@ pub struct IdentityConfig {
     pub software_version: String,
     /// `DeviceInfo.HardwareVersion`
     pub hardware_version: String,
-    /// `ManagementServer.URL`
+    /// `ManagementServer.URL`; several URLs separated by commas spread the sessions over
+    /// them in turn (several edges behind one name).
     pub acs_url: String,
     /// Connection-request URLs are this base and the serial number (`http://host:port/cr/`).
     pub cr_base_url: String,
@@ -47,6 +48,14 @@ impl Default for IdentityConfig {
 }
 
 impl IdentityConfig {
+    /// The ACS URLs of [`IdentityConfig::acs_url`].
+    pub fn acs_urls(&self) -> impl Iterator<Item = &str> {
+        self.acs_url
+            .split(',')
+            .map(str::trim)
+            .filter(|u| !u.is_empty())
+    }
+
     /// The serial number of device `index`.
     pub fn serial(&self, index: u32) -> String {
         format!("{}{index:08}", self.serial_prefix)
@@ -287,7 +296,7 @@ fn render_var(var: Var, ctx: &RenderContext<'_>, out: &mut String) {
         Var::CrUrl => out.push_str(&id.cr_url(index)),
         Var::CrUsername => out.push_str(&id.cr_username(index)),
         Var::CrPassword => out.push_str(&id.cr_password(index)),
-        Var::AcsUrl => out.push_str(&id.acs_url),
+        Var::AcsUrl => out.push_str(id.acs_urls().next().unwrap_or_default()),
         Var::SoftwareVersion => out.push_str(&id.software_version),
         Var::HardwareVersion => out.push_str(&id.hardware_version),
         Var::PeriodicInterval => {

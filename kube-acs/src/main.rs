@@ -1,5 +1,6 @@
 //! `kube-acs`: the TR-069 Auto-Configuration Server. `standalone` runs the whole ACS in one
-//! process with an embedded store (or on TiKV); `operator` and `edge` (cluster mode) come next.
+//! process with an embedded store (or on TiKV); `edge` runs one of several CWMP edges on a
+//! shared TiKV store; `operator` (cluster mode) comes next.
 
 mod get;
 mod resource_dir;
@@ -25,6 +26,10 @@ enum Command {
     /// Run the whole ACS in one process: CWMP, northbound API and file server, with an
     /// embedded on-disk store (no cluster needed) or on a TiKV cluster (`--store`).
     Standalone(Box<standalone::StandaloneArgs>),
+    /// Run one CWMP edge of a fleet: CWMP, northbound API and file server on a TiKV store
+    /// shared with other edges (`--store tikv://...`); a device may reach any edge. Same flags
+    /// as `standalone`; DeviceTask runs are left to standalone or the operator.
+    Edge(Box<standalone::StandaloneArgs>),
     /// List resources with their status from a running ACS, like `kubectl get`.
     Get {
         /// devices, devicegroups, configprofiles or devicetasks (or dev, dg, cp, dt).
@@ -53,14 +58,18 @@ fn main() -> anyhow::Result<()> {
             .enable_all()
             .build()?
             .block_on(get::run(&api, &kind)),
-        Command::Standalone(args) => {
-            standalone::init_logging(args.log_format);
-            tokio::runtime::Builder::new_multi_thread()
-                .enable_all()
-                .build()?
-                .block_on(standalone::run(*args))
-        }
+        Command::Standalone(args) => serve(*args, standalone::Mode::Standalone),
+        Command::Edge(args) => serve(*args, standalone::Mode::Edge),
     }
+}
+
+/// `kube-acs standalone` and `kube-acs edge`: serve until stopped.
+fn serve(args: standalone::StandaloneArgs, mode: standalone::Mode) -> anyhow::Result<()> {
+    standalone::init_logging(args.log_format);
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?
+        .block_on(standalone::run(args, mode))
 }
 
 /// `kube-acs crdgen`: writes or checks the CRD YAML.

@@ -87,6 +87,48 @@ pub struct StandaloneArgs {
     /// Log format.
     #[arg(long, env = "KUBE_ACS_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text)]
     pub log_format: LogFormat,
+    /// This process's name among the edges sharing a TiKV store (session leases name it);
+    /// default: the host name (the pod name in Kubernetes) and the process id.
+    #[arg(long, env = "KUBE_ACS_EDGE_NAME", default_value = "")]
+    pub edge_name: String,
+}
+
+/// How the process serves: the whole ACS, or one of several CWMP edges on one store.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mode {
+    /// `kube-acs standalone`: everything, including the DeviceTask runs of `--resources`.
+    Standalone,
+    /// `kube-acs edge`: CWMP, API and files on a shared (TiKV) store; mass operations
+    /// (DeviceTask runs) are left to the one process that drives them.
+    Edge,
+}
+
+impl Mode {
+    fn name(self) -> &'static str {
+        match self {
+            Mode::Standalone => "standalone",
+            Mode::Edge => "edge",
+        }
+    }
+}
+
+/// The edge name: `--edge-name`, else the host name and the process id (a restarted process
+/// is a new edge, so it never mistakes a lease of its predecessor for its own).
+fn edge_name(args: &StandaloneArgs) -> String {
+    if !args.edge_name.is_empty() {
+        return args.edge_name.clone();
+    }
+    let host = std::env::var("HOSTNAME")
+        .ok()
+        .filter(|h| !h.is_empty())
+        .or_else(|| {
+            std::fs::read_to_string("/etc/hostname")
+                .ok()
+                .map(|h| h.trim().to_string())
+        })
+        .filter(|h| !h.is_empty())
+        .unwrap_or_else(|| "kube-acs".to_string());
+    format!("{host}-{}", std::process::id())
 }
 
 /// How logs are written.
@@ -131,8 +173,8 @@ fn edge_config(args: &StandaloneArgs) -> EdgeConfig {
     }
 }
 
-/// Runs the standalone ACS until SIGINT or SIGTERM.
-pub async fn run(args: StandaloneArgs) -> anyhow::Result<()> {
+/// Runs the ACS (`mode` says which part) until SIGINT or SIGTERM.
+pub async fn run(args: StandaloneArgs, mode: Mode) -> anyhow::Result<()> {
     if args.cpe_auth != CpeAuthMode::None
         && (args.cpe_username.is_none() || args.cpe_password.is_none())
     {
@@ -150,11 +192,21 @@ pub async fn run(args: StandaloneArgs) -> anyhow::Result<()> {
         .unwrap_or_else(|| args.data_dir.join("files"));
     std::fs::create_dir_all(&files_dir)
         .with_context(|| format!("creating files directory {}", files_dir.display()))?;
+    // A TiKV store may be shared by several processes: lease sessions in it.
+    let shared = matches!(store_url, StoreUrl::Tikv(_));
+    if mode == Mode::Edge && !shared {
+        anyhow::bail!("kube-acs edge needs a shared store: --store tikv://PD_HOST:PORT");
+    }
     let store = open_store(&args, &store_url).await?;
-    let edge = Edge::new(store, edge_config(&args));
+    let mut config = edge_config(&args);
+    config.shared_store_edge = shared.then(|| edge_name(&args));
+    let edge_name = config.shared_store_edge.clone().unwrap_or_default();
+    let edge = Edge::new(store, config);
     if let Some(dir) = &args.resources {
         watch_resources(edge.clone(), dir).await?;
-        cwmp_edge::device_tasks::spawn(edge.clone());
+        if mode == Mode::Standalone {
+            cwmp_edge::device_tasks::spawn(edge.clone());
+        }
     }
     let tls = match (&args.tls_cert, &args.tls_key) {
         (Some(cert), Some(key)) => Some(tokio_rustls::TlsAcceptor::from(
@@ -172,8 +224,10 @@ pub async fn run(args: StandaloneArgs) -> anyhow::Result<()> {
         files = %files_listener.local_addr()?,
         data_dir = %args.data_dir.display(),
         store = %store_url,
+        edge = %edge_name,
         tls = tls.is_some(),
-        "kube-acs standalone ready"
+        "kube-acs {} ready",
+        mode.name()
     );
 
     let shutdown = CancellationToken::new();

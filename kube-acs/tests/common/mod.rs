@@ -16,11 +16,11 @@ use cwmp::{
 };
 use serde_json::Value;
 
-/// The ports in a `kube-acs standalone ready cwmp=... api=... files=...` log line.
+/// The ports in a `kube-acs standalone ready` (or `edge ready`) `cwmp=... api=... files=...` log line.
 fn ready_ports(log: &str) -> Option<(u16, u16, u16)> {
     let line = log
         .lines()
-        .find(|l| l.contains("kube-acs standalone ready"))?;
+        .find(|l| l.contains("kube-acs ") && l.contains(" ready") && l.contains("cwmp="))?;
     let port = |name: &str| -> Option<u16> {
         let start = line.find(&format!("{name}="))? + name.len() + 1;
         let address = line[start..].split_whitespace().next()?;
@@ -51,13 +51,24 @@ pub struct Acs {
     pub data_dir: PathBuf,
     args: Vec<String>,
     ports: (u16, u16, u16),
+    subcommand: &'static str,
 }
 
 impl Acs {
     /// Starts the ACS with `data_dir` and extra flags on ports it picks itself (no race with
     /// other tests for "free" ports), and waits until it serves.
     pub async fn start(data_dir: &Path, extra: &[&str]) -> Acs {
+        Acs::start_as("standalone", data_dir, extra).await
+    }
+
+    /// Starts `kube-acs edge` (one of several edges on a shared store) like [`Acs::start`].
+    pub async fn start_edge(data_dir: &Path, extra: &[&str]) -> Acs {
+        Acs::start_as("edge", data_dir, extra).await
+    }
+
+    async fn start_as(subcommand: &'static str, data_dir: &Path, extra: &[&str]) -> Acs {
         let mut acs = Acs {
+            subcommand,
             child: None,
             cwmp: String::new(),
             api: String::new(),
@@ -75,7 +86,7 @@ impl Acs {
     async fn spawn(&mut self) {
         let log_start = self.log().len();
         let child = Command::new(env!("CARGO_BIN_EXE_kube-acs"))
-            .arg("standalone")
+            .arg(self.subcommand)
             .arg("--data-dir")
             .arg(&self.data_dir)
             .args(["--cwmp-listen", &format!("127.0.0.1:{}", self.ports.0)])
