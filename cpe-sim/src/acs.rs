@@ -107,6 +107,18 @@ impl AcsProcess {
         log_level: &str,
         log: Option<&Path>,
     ) -> anyhow::Result<AcsProcess> {
+        AcsProcess::start_as("standalone", bin, data_dir, extra, log_level, log).await
+    }
+
+    /// Like [`AcsProcess::start`], with a subcommand: `standalone` or `edge`.
+    pub async fn start_as(
+        subcommand: &str,
+        bin: &Path,
+        data_dir: Option<PathBuf>,
+        extra: &[String],
+        log_level: &str,
+        log: Option<&Path>,
+    ) -> anyhow::Result<AcsProcess> {
         let (temp, data_dir) = match data_dir {
             Some(dir) => (None, dir),
             None => {
@@ -121,7 +133,7 @@ impl AcsProcess {
         let stderr = std::fs::File::create(&log_path)
             .with_context(|| format!("creating {}", log_path.display()))?;
         let mut child = Command::new(bin)
-            .arg("standalone")
+            .arg(subcommand)
             .arg("--data-dir")
             .arg(&data_dir)
             .args(["--cwmp-listen", "127.0.0.1:0"])

@@ -74,6 +74,12 @@ pub struct BenchOptions {
     pub phase_timeout: Duration,
     /// The `timeout` of each mass-set API call, seconds.
     pub task_timeout: u32,
+    /// Run the ACS on a TiKV test cluster (PD + unistore processes) instead of its embedded
+    /// store.
+    pub tikv: bool,
+    /// With `tikv`: this many `kube-acs edge` processes on the one store, sessions going to
+    /// each in turn; 1 runs `kube-acs standalone`.
+    pub edges: usize,
 }
 
 /// One measured phase.
@@ -116,18 +122,21 @@ impl Phase {
     }
 }
 
-/// Measures CPU and memory of the ACS and of this process around a phase.
+/// Measures CPU and memory of the ACS processes (summed) and of this process around a phase.
 struct Meter {
-    acs_pid: u32,
-    acs: Option<ProcSample>,
+    acs_pids: Vec<u32>,
+    acs: Vec<Option<ProcSample>>,
     sim: Option<ProcSample>,
 }
 
 impl Meter {
-    fn start(acs_pid: u32) -> Meter {
+    fn start(acs_pids: &[u32]) -> Meter {
         Meter {
-            acs_pid,
-            acs: procstat::sample(Some(acs_pid)),
+            acs_pids: acs_pids.to_vec(),
+            acs: acs_pids
+                .iter()
+                .map(|p| procstat::sample(Some(*p)))
+                .collect(),
             sim: procstat::sample(None),
         }
     }
@@ -141,9 +150,17 @@ impl Meter {
         mut latencies: Vec<Duration>,
         rpcs: u64,
     ) -> Phase {
-        let acs = procstat::sample(Some(self.acs_pid));
+        let acs: Vec<_> = self
+            .acs_pids
+            .iter()
+            .map(|p| procstat::sample(Some(*p)))
+            .collect();
         let sim = procstat::sample(None);
         latencies.sort_unstable();
+        let cpu = |a: &Option<ProcSample>, b: &Option<ProcSample>| match (a, b) {
+            (Some(a), Some(b)) => procstat::cpu_percent(a, b),
+            _ => 0.0,
+        };
         Phase {
             name: name.to_string(),
             count,
@@ -151,15 +168,12 @@ impl Meter {
             elapsed,
             latencies,
             rpcs,
-            acs_rss_kib: acs.map_or((0, 0), |s| (s.rss_kib, s.hwm_kib)),
-            acs_cpu: match (&self.acs, &acs) {
-                (Some(a), Some(b)) => procstat::cpu_percent(a, b),
-                _ => 0.0,
-            },
-            sim_cpu: match (&self.sim, &sim) {
-                (Some(a), Some(b)) => procstat::cpu_percent(a, b),
-                _ => 0.0,
-            },
+            acs_rss_kib: acs
+                .iter()
+                .flatten()
+                .fold((0, 0), |(rss, hwm), s| (rss + s.rss_kib, hwm + s.hwm_kib)),
+            acs_cpu: self.acs.iter().zip(&acs).map(|(a, b)| cpu(a, b)).sum(),
+            sim_cpu: cpu(&self.sim, &sim),
         }
     }
 
@@ -178,8 +192,10 @@ impl Meter {
 
 /// The ACS, the fleet and its connection-request endpoint, running.
 pub struct Setup {
-    /// The ACS process.
+    /// The ACS process (the first edge, with several).
     pub acs: AcsProcess,
+    /// The other edges, with several.
+    pub more_edges: Vec<AcsProcess>,
     /// The fleet.
     pub fleet: Arc<Fleet>,
     /// The connection-request endpoint (serving while the setup lives).
@@ -188,7 +204,10 @@ pub struct Setup {
     pub sim_rss_kib: (u64, u64),
 }
 
-/// Starts the ACS and a fleet of `devices` devices of `model` pointing at it.
+/// Starts the ACS and a fleet of `devices` devices of `model` pointing at it: with `edges`
+/// above 1, that many `kube-acs edge` processes (on the shared store `acs_args` names), the
+/// devices' sessions going to each in turn; else `kube-acs standalone`.
+#[allow(clippy::too_many_arguments)]
 pub async fn setup(
     acs_bin: &std::path::Path,
     acs_args: &[String],
@@ -196,13 +215,41 @@ pub async fn setup(
     acs_log: Option<&std::path::Path>,
     model: Arc<Model>,
     devices: u32,
+    edges: usize,
     configure: impl FnOnce(&mut FleetConfig),
 ) -> anyhow::Result<Setup> {
-    let acs = AcsProcess::start(acs_bin, None, acs_args, acs_log_level, acs_log).await?;
+    let mut processes = Vec::new();
+    for n in 0..edges.max(1) {
+        let (subcommand, log) = match edges {
+            0 | 1 => ("standalone", acs_log.map(std::path::Path::to_path_buf)),
+            _ => (
+                "edge",
+                acs_log.map(|log| log.with_extension(format!("edge{n}.log"))),
+            ),
+        };
+        processes.push(
+            AcsProcess::start_as(
+                subcommand,
+                acs_bin,
+                None,
+                acs_args,
+                acs_log_level,
+                log.as_deref(),
+            )
+            .await?,
+        );
+    }
+    let acs_url = processes
+        .iter()
+        .map(|p| p.cwmp_url.as_str())
+        .collect::<Vec<_>>()
+        .join(",");
+    let mut processes = processes.into_iter();
+    let acs = processes.next().expect("at least one");
     let listener = cr_listener::bind(SocketAddr::from(([127, 0, 0, 1], 0)))?;
     let cr_address = listener.local_addr()?;
     let identity = IdentityConfig {
-        acs_url: acs.cwmp_url.clone(),
+        acs_url,
         cr_base_url: format!("http://{cr_address}/cr/"),
         ..IdentityConfig::default()
     };
@@ -214,6 +261,7 @@ pub async fn setup(
     let cr = cr_listener::serve(listener, Arc::clone(&fleet));
     Ok(Setup {
         acs,
+        more_edges: processes.collect(),
         fleet,
         cr,
         sim_rss_kib: (before, after),
@@ -275,6 +323,19 @@ pub async fn run(options: BenchOptions) -> anyhow::Result<Vec<Phase>> {
         _ => None,
     };
     let mut acs_args = options.acs_args.clone();
+    if options.edges > 1 && !options.tikv {
+        bail!("--edges needs --tikv (edges share a TiKV store)");
+    }
+    let _cluster = match options.tikv {
+        true => {
+            eprintln!("starting a TiKV test cluster (PD + unistore)...");
+            let cluster = acs_e2e::TikvCluster::start().await?;
+            acs_args.push("--store".into());
+            acs_args.push(cluster.store_url());
+            Some(cluster)
+        }
+        false => None,
+    };
     if let Some((dir, _)) = &resources {
         acs_args.push("--resources".into());
         acs_args.push(dir.path().display().to_string());
@@ -286,11 +347,15 @@ pub async fn run(options: BenchOptions) -> anyhow::Result<Vec<Phase>> {
         options.acs_log.as_deref(),
         Arc::clone(&model),
         devices,
+        options.edges,
         |_| {},
     )
     .await?;
     let fleet = Arc::clone(&setup.fleet);
-    let pid = setup.acs.pid();
+    let pids: Vec<u32> = std::iter::once(&setup.acs)
+        .chain(&setup.more_edges)
+        .map(AcsProcess::pid)
+        .collect();
     let api = setup.acs.api();
     let all: Vec<u32> = (0..devices).collect();
     let mut phases = Vec::new();
@@ -298,7 +363,7 @@ pub async fn run(options: BenchOptions) -> anyhow::Result<Vec<Phase>> {
 
     let provisioning = resources.as_ref().map(|(_, expect)| expect.clone());
     let deadline = Instant::now() + options.phase_timeout;
-    let meter = Meter::start(pid);
+    let meter = Meter::start(&pids);
     let batch = fleet
         .run_batch(all.clone(), Trigger::Pending, options.concurrency, deadline)
         .await;
@@ -319,7 +384,7 @@ pub async fn run(options: BenchOptions) -> anyhow::Result<Vec<Phase>> {
     match options.scenario {
         Scenario::PeriodicStorm => {
             let deadline = Instant::now() + options.phase_timeout;
-            let meter = Meter::start(pid);
+            let meter = Meter::start(&pids);
             let batch = fleet
                 .run_batch(
                     all.clone(),
@@ -331,7 +396,7 @@ pub async fn run(options: BenchOptions) -> anyhow::Result<Vec<Phase>> {
             phases.push(meter.finish_batch("periodic (2 PERIODIC)", batch));
         }
         Scenario::MassSet => {
-            let meter = Meter::start(pid);
+            let meter = Meter::start(&pids);
             let started = Instant::now();
             let (api2, fleet2) = (api.clone(), Arc::clone(&fleet));
             let failed = for_each_device(devices, options.concurrency, move |index| {
@@ -357,7 +422,7 @@ pub async fn run(options: BenchOptions) -> anyhow::Result<Vec<Phase>> {
 
             let parameter = bench_parameter(&model)?;
             let sessions_before = session_counts(&fleet);
-            let meter = Meter::start(pid);
+            let meter = Meter::start(&pids);
             let started = Instant::now();
             let task_timeout = options.task_timeout;
             let (api2, fleet2, parameter2) = (api.clone(), Arc::clone(&fleet), parameter.clone());

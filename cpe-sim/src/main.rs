@@ -219,6 +219,14 @@ struct BenchArgs {
     /// `timeout` of each mass-set API call, seconds.
     #[arg(long, default_value_t = 30)]
     task_timeout: u32,
+    /// Run the ACS on a TiKV test cluster (real PD + unistore processes, built by
+    /// e2e/tikv/build.sh) instead of its embedded store.
+    #[arg(long)]
+    tikv: bool,
+    /// With --tikv: run this many `kube-acs edge` processes on the one store, sessions going
+    /// to each in turn (as behind a load balancer).
+    #[arg(long, default_value_t = 1)]
+    edges: usize,
 }
 
 fn main() -> anyhow::Result<()> {
@@ -240,6 +248,8 @@ fn main() -> anyhow::Result<()> {
                 acs_log_level: args.acs_log_level,
                 phase_timeout: Duration::from_secs(args.phase_timeout),
                 task_timeout: args.task_timeout,
+                tikv: args.tikv,
+                edges: args.edges,
             };
             bench::run(options).await.map(|_| ())
         }),

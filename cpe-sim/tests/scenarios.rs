@@ -46,6 +46,7 @@ async fn start(
         None,
         Model::load(model).unwrap(),
         devices,
+        1,
         configure,
     )
     .await

@@ -309,50 +309,26 @@ impl<'k> TreeWriter<'k> {
         }
         let (object, leaf) = slot(path);
         let indexed = is_indexed(path);
-        let mut old_indexed = None;
-        let changed = match &mut self.source {
+        let (changed, old_indexed) = match &mut self.source {
             Source::Known { tree, dirty } => {
-                let changed = match tree.get_mut(path) {
-                    Some(record) => {
-                        if indexed {
-                            old_indexed = Some(record.clone());
-                        }
-                        change(record, false)
-                    }
-                    None => {
-                        let mut record = ParameterRecord::default();
-                        let keep = change(&mut record, true);
-                        if keep {
-                            tree.insert(path.to_string(), record);
-                        }
-                        keep
-                    }
-                };
+                let (changed, inserted, old) = change_record(tree.get_mut(path), indexed, change);
+                if let Some(record) = inserted {
+                    tree.insert(path.to_string(), record);
+                }
                 if changed && !dirty.contains(object) {
                     dirty.insert(object.to_string());
                 }
-                changed
+                (changed, old)
             }
             Source::Store(objects) => {
                 let held = held_object(objects, txn, &self.device, object).await?;
-                let changed = match held.record.get_mut(leaf) {
-                    Some(record) => {
-                        if indexed {
-                            old_indexed = Some(record.clone());
-                        }
-                        change(record, false)
-                    }
-                    None => {
-                        let mut record = ParameterRecord::default();
-                        let keep = change(&mut record, true);
-                        if keep {
-                            held.record.set(leaf, Some(record));
-                        }
-                        keep
-                    }
-                };
+                let (changed, inserted, old) =
+                    change_record(held.record.get_mut(leaf), indexed, change);
+                if inserted.is_some() {
+                    held.record.set(leaf, inserted);
+                }
                 held.changed |= changed;
-                changed
+                (changed, old)
             }
         };
         if changed && indexed {
@@ -462,6 +438,28 @@ impl<'k> TreeWriter<'k> {
             }
         }
         Ok(())
+    }
+}
+
+/// Lets `change` update `existing` (or a new record when there is none) as
+/// [`TreeWriter::update`] describes. Returns whether the result is kept, the new record to
+/// insert (when there was none and it is kept), and a copy of the record before the change
+/// when `copy_old` (for the value index).
+fn change_record(
+    existing: Option<&mut ParameterRecord>,
+    copy_old: bool,
+    change: impl FnOnce(&mut ParameterRecord, bool) -> bool,
+) -> (bool, Option<ParameterRecord>, Option<ParameterRecord>) {
+    match existing {
+        Some(record) => {
+            let old = copy_old.then(|| record.clone());
+            (change(record, false), None, old)
+        }
+        None => {
+            let mut record = ParameterRecord::default();
+            let keep = change(&mut record, true);
+            (keep, keep.then_some(record), None)
+        }
     }
 }
 
