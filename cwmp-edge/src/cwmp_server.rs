@@ -522,7 +522,6 @@ async fn exchange(
         Reply::EndSession => {
             drop(state);
             close(edge, &slot, "completed");
-            release_lease(edge, &slot).await;
             no_content()
         }
     }
@@ -583,6 +582,15 @@ async fn commit_exchange(
             return Err(error.into());
         }
     };
+    if edge.config.shared_store_edge.is_some() && state.session.ends_at_reply() {
+        // The session ends with this exchange: release the lease in the same transaction.
+        if let Err(error) =
+            acs_store::records::delete_session_lease(txn.as_mut(), &state.device).await
+        {
+            let _ = txn.rollback().await;
+            return Err(error.into());
+        }
+    }
     let started = Instant::now();
     txn.commit().await?;
     edge.metrics

@@ -284,6 +284,15 @@ impl Session {
         }
     }
 
+    /// Whether [`Session::reply`] would end the session now (no CPE request to answer and no
+    /// ACS request to send).
+    pub fn ends_at_reply(&self) -> bool {
+        if matches!(self.pending, Pending::CpeRequest { .. }) {
+            return false;
+        }
+        self.phase != Phase::AcsRequests || self.outstanding.is_some() || self.queue.is_empty()
+    }
+
     /// The message to send back after [`Session::receive`]: the answer to the CPE's request,
     /// else the next queued ACS request, else the end of the session.
     pub fn reply(&mut self) -> Reply {
@@ -474,6 +483,7 @@ mod tests {
             .receive(Received::Envelope(inform_envelope(CwmpVersion::V1_0, None)))
             .unwrap();
         assert!(matches!(incoming, Incoming::Inform { .. }));
+        assert!(!session.ends_at_reply(), "the Inform is answered");
         let response = expect_envelope(session.reply());
         assert_eq!(
             response.version,
@@ -483,6 +493,7 @@ mod tests {
         assert_eq!(response.header.id.as_deref(), Some("42"));
         assert_eq!(response.body, Body::InformResponse { max_envelopes: 1 });
         assert_eq!(session.receive(Received::Empty).unwrap(), Incoming::CpeDone);
+        assert!(session.ends_at_reply());
         assert_eq!(session.reply(), Reply::EndSession);
         assert!(session.is_ended());
         assert_eq!(session.receive(Received::Empty), Err(ProtocolError::Ended));
@@ -502,6 +513,7 @@ mod tests {
                 names: vec!["Device.DeviceInfo.".into()],
             },
         );
+        assert!(!session.ends_at_reply(), "a request is queued");
         session.enqueue(
             8,
             Body::Reboot {
@@ -552,6 +564,7 @@ mod tests {
             ))
             .unwrap();
         assert_eq!(got, Incoming::Fault { token: 8, fault });
+        assert!(session.ends_at_reply());
         assert_eq!(session.reply(), Reply::EndSession);
         assert_eq!(session.requests_sent(), 2);
     }

@@ -137,11 +137,15 @@ fn parse_duration(text: &str) -> Option<Duration> {
     Duration::try_from_secs_f64(seconds).ok()
 }
 
+/// Where a [`TikvStore`] keeps its connected client.
+type ClientSlot = RwLock<Option<Arc<TransactionClient>>>;
+
 /// The TiKV-backed [`Store`]; see the module docs. Cheap to share; it connects on first use.
 pub struct TikvStore {
     options: TikvOptions,
-    /// The connected client, `None` before the first connection and after a PD failure.
-    client: RwLock<Option<Arc<TransactionClient>>>,
+    /// The connected client, `None` before the first connection and after a PD failure or
+    /// stale routing.
+    client: Arc<ClientSlot>,
     /// Held while connecting, so concurrent callers wait for one connection attempt.
     connecting: tokio::sync::Mutex<()>,
 }
@@ -152,7 +156,7 @@ impl TikvStore {
     pub fn new(options: TikvOptions) -> TikvStore {
         TikvStore {
             options,
-            client: RwLock::new(None),
+            client: Arc::new(RwLock::new(None)),
             connecting: tokio::sync::Mutex::new(()),
         }
     }
@@ -227,16 +231,21 @@ impl Store for TikvStore {
         let deadline = self.deadline();
         let begun = within(deadline, "begin", async {
             let client = self.client().await?;
-            client
+            let txn = client
                 .begin_with_options(transaction_options())
                 .await
-                .map_err(map_error)
+                .map_err(map_error)?;
+            Ok((txn, client))
         })
         .await;
         match begun {
-            Ok(txn) => Ok(Box::new(TikvTransaction {
+            Ok((txn, client)) => Ok(Box::new(TikvTransaction {
                 txn: Some(txn),
                 timeout: self.options.timeout,
+                errors: ErrorMapper {
+                    slot: self.client.clone(),
+                    client,
+                },
             })),
             Err(err) => {
                 if matches!(err, StoreError::Unavailable(_)) {
@@ -264,6 +273,55 @@ struct TikvTransaction {
     /// `None` once committed or rolled back.
     txn: Option<tikv_client::Transaction>,
     timeout: Duration,
+    errors: ErrorMapper,
+}
+
+/// Maps the errors of one transaction, and drops the store's client when they show that its
+/// picture of the cluster is stale (a region without a known leader after PD restarted, for
+/// example): `tikv-client` may keep such a region in its cache, and the next transaction then
+/// starts from a fresh client.
+#[derive(Clone)]
+struct ErrorMapper {
+    slot: Arc<ClientSlot>,
+    /// The client the transaction was begun with.
+    client: Arc<TransactionClient>,
+}
+
+impl ErrorMapper {
+    fn map(&self, err: tikv_client::Error) -> StoreError {
+        if stale_routing(&err) {
+            let mut slot = self
+                .slot
+                .write()
+                .unwrap_or_else(|poisoned| poisoned.into_inner());
+            if slot
+                .as_ref()
+                .is_some_and(|current| Arc::ptr_eq(current, &self.client))
+            {
+                tracing::warn!(error = %describe(&err), "stale region routing: reconnecting to TiKV");
+                *slot = None;
+            }
+        }
+        map_error(err)
+    }
+}
+
+/// Errors that mean the client's region cache no longer matches the cluster.
+fn stale_routing(err: &tikv_client::Error) -> bool {
+    use tikv_client::Error as E;
+    match err {
+        E::ExtractedErrors(errors) | E::MultipleKeyErrors(errors) => {
+            errors.iter().any(stale_routing)
+        }
+        E::RegionError(_)
+        | E::LeaderNotFound { .. }
+        | E::RegionForKeyNotFound { .. }
+        | E::RegionForRangeNotFound { .. }
+        | E::RegionNotFoundInResponse { .. }
+        | E::NoCurrentRegions
+        | E::EntryNotFoundInRegionCache => true,
+        _ => false,
+    }
 }
 
 impl TikvTransaction {
@@ -280,6 +338,7 @@ impl TikvTransaction {
         limit: usize,
         reverse: bool,
     ) -> Result<Vec<KvPair>> {
+        let errors = self.errors.clone();
         let (txn, deadline) = self.live()?;
         let mut pairs = Vec::new();
         let (mut fetched_pairs, mut fetched_bytes) = (0usize, 0usize);
@@ -299,7 +358,7 @@ impl TikvTransaction {
                 } else {
                     txn.scan(bounds, page as u32).await.map(Vec::from_iter)
                 };
-                fetched.map_err(map_error)
+                fetched.map_err(|err| errors.map(err))
             })
             .await?;
             let complete = fetched.len() < page;
@@ -361,9 +420,10 @@ fn decode(mut stored: Vec<u8>) -> Result<Option<Vec<u8>>> {
 #[async_trait]
 impl Transaction for TikvTransaction {
     async fn get(&mut self, key: &[u8]) -> Result<Option<Vec<u8>>> {
+        let errors = self.errors.clone();
         let (txn, deadline) = self.live()?;
         let stored = within(deadline, "get", async {
-            txn.get(key.to_vec()).await.map_err(map_error)
+            txn.get(key.to_vec()).await.map_err(|err| errors.map(err))
         })
         .await?;
         Ok(match stored {
@@ -373,6 +433,7 @@ impl Transaction for TikvTransaction {
     }
 
     async fn batch_get(&mut self, keys: &[Vec<u8>]) -> Result<Vec<Option<Vec<u8>>>> {
+        let errors = self.errors.clone();
         let (txn, deadline) = self.live()?;
         if keys.is_empty() {
             return Ok(Vec::new());
@@ -382,7 +443,7 @@ impl Transaction for TikvTransaction {
             txn.batch_get(unique.into_iter().cloned())
                 .await
                 .map(Vec::from_iter)
-                .map_err(map_error)
+                .map_err(|err| errors.map(err))
         })
         .await?;
         let mut found = std::collections::HashMap::with_capacity(pairs.len());
@@ -404,18 +465,23 @@ impl Transaction for TikvTransaction {
     }
 
     async fn put(&mut self, key: Vec<u8>, value: Vec<u8>) -> Result<()> {
+        let errors = self.errors.clone();
         let (txn, _) = self.live()?;
-        txn.put(key, encode(value)).await.map_err(map_error)
+        txn.put(key, encode(value))
+            .await
+            .map_err(|err| errors.map(err))
     }
 
     async fn delete(&mut self, key: Vec<u8>) -> Result<()> {
+        let errors = self.errors.clone();
         let (txn, _) = self.live()?;
-        txn.delete(key).await.map_err(map_error)
+        txn.delete(key).await.map_err(|err| errors.map(err))
     }
 
     async fn lock(&mut self, key: Vec<u8>) -> Result<()> {
+        let errors = self.errors.clone();
         let (txn, _) = self.live()?;
-        txn.lock_keys([key]).await.map_err(map_error)
+        txn.lock_keys([key]).await.map_err(|err| errors.map(err))
     }
 
     async fn commit(&mut self) -> Result<()> {
@@ -425,7 +491,7 @@ impl Transaction for TikvTransaction {
         match outcome {
             Ok(Ok(_)) => Ok(()),
             Ok(Err(err)) => {
-                let err = map_error(err);
+                let err = self.errors.map(err);
                 if err == StoreError::Conflict {
                     // Nothing was committed (a conflict comes before the commit point), so
                     // the rollback is safe; it clears locks other prewrite batches left.
