@@ -287,8 +287,42 @@ impl TikvCluster {
         self.wait_pd_healthy().await?;
         if self.store_running() {
             self.wait_store_up(since).await?;
+            // unistore tells PD its regions' leaders when it starts, not periodically as
+            // TiKV does (every minute): a restarted PD may not learn them, and clients then
+            // get "Leader of region N is not found". Restarting the store reports them.
+            if !self.regions_led_within(Duration::from_secs(5)).await {
+                self.stop_store().await?;
+                self.start_store().await?;
+                if !self.regions_led_within(Duration::from_secs(20)).await {
+                    return Err(self.failure("regions without a leader after PD's restart"));
+                }
+            }
         }
         Ok(())
+    }
+
+    /// Waits until PD knows a leader for every region, up to `timeout`; whether it does.
+    async fn regions_led_within(&self, timeout: Duration) -> bool {
+        let deadline = tokio::time::Instant::now() + timeout;
+        loop {
+            if let Ok(regions) = self.pd_get("/pd/api/v1/regions").await {
+                let regions = regions
+                    .get("regions")
+                    .and_then(Value::as_array)
+                    .cloned()
+                    .unwrap_or_default();
+                let led = regions
+                    .iter()
+                    .all(|r| r.get("leader").and_then(|l| l.get("id")).is_some());
+                if !regions.is_empty() && led {
+                    return true;
+                }
+            }
+            if tokio::time::Instant::now() >= deadline {
+                return false;
+            }
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
     }
 
     fn store_running(&mut self) -> bool {

@@ -41,6 +41,12 @@ async fn sessions_completed(edge: &Acs) -> u64 {
         .sum::<f64>() as u64
 }
 
+/// The last lines of a log.
+fn tail(log: &str) -> String {
+    let lines: Vec<&str> = log.lines().collect();
+    lines[lines.len().saturating_sub(15)..].join("\n")
+}
+
 async fn device_ids(edge: &Acs) -> Vec<String> {
     let (status, devices) = edge.get("/api/v1/devices?limit=10000").await;
     assert_eq!(status, 200, "{devices}");
@@ -183,7 +189,23 @@ async fn two_edges_serve_one_fleet() {
     tokio::time::sleep(Duration::from_millis(200)).await;
     cluster.restart_pd().await.expect("PD restarted");
     let _ = storm.await.unwrap();
-    tokio::time::sleep(Duration::from_secs(4)).await;
+    // The edges recover by themselves once PD knows the regions again (the store reports
+    // them on its next heartbeat); wait for that, a minute at most.
+    let recovered = Instant::now();
+    loop {
+        tokio::time::sleep(Duration::from_secs(4)).await;
+        let probe = batch(&fleet, 10, Trigger::Periodic).await;
+        if probe.ok == 10 {
+            break;
+        }
+        assert!(
+            recovered.elapsed() < Duration::from_secs(60),
+            "the edges did not recover within a minute of PD's restart: {:?}\nedge-a:\n{}\nedge-b:\n{}",
+            fleet.stats().errors(),
+            tail(&a.log()),
+            tail(&b.log()),
+        );
+    }
     let after_pd = batch(&fleet, DEVICES, Trigger::Periodic).await;
     assert_eq!(
         (after_pd.ok, after_pd.failed),
