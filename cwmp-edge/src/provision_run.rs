@@ -110,11 +110,8 @@ impl ProvisionRun {
             // The device was reset: nothing it had is pending any more.
             record.pending_instances.clear();
         }
-        let tree: BTreeMap<String, ParameterRecord> = records::scan_parameters(txn, device, "")
-            .await?
-            .into_iter()
-            .collect();
-        let facts = resources.facts(identity, &tree);
+        let mut tree = TreeCache::default();
+        let facts = resources.facts(identity, &*tree.load(txn, device).await?);
         let (desired, errors) = resources.desired(identity, &facts, root);
         for error in errors {
             tracing::warn!(%device, profile = %error.profile, error = %error.message, "profile not applicable");
@@ -134,10 +131,7 @@ impl ProvisionRun {
         Ok(Some(ProvisionRun {
             device: device.clone(),
             desired,
-            tree: TreeCache {
-                tree: Some(tree),
-                unsaved: UnsavedObjects::default(),
-            },
+            tree,
             record,
             steps: 0,
             finished: false,
