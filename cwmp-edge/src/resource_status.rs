@@ -18,11 +18,11 @@ use provisioning::resources::{device_name, ResourceSet};
 /// is not known.
 const DEFAULT_ONLINE_WINDOW_MS: Millis = 3_600_000;
 
-/// Parameters shown in a device's status summary (under either data-model root).
+/// Parameters shown in a device's status summary (under either data-model root). Only values
+/// that rarely change: in a cluster every change is a write to the API server.
 const SUMMARY: &[&str] = &[
     "DeviceInfo.ModelName",
     "DeviceInfo.HardwareVersion",
-    "DeviceInfo.UpTime",
     "ManagementServer.PeriodicInformInterval",
 ];
 

@@ -9,17 +9,19 @@
 //! dies without running `Drop`, e.g. on SIGKILL or Ctrl-C.
 
 use std::fmt::Write as _;
-use std::fs::{self, File, OpenOptions};
-use std::io::{Read, Seek, SeekFrom, Write as _};
-use std::net::{SocketAddr, TcpListener, TcpStream};
-use std::os::unix::process::CommandExt;
+use std::fs;
+use std::net::{SocketAddr, TcpStream};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::process::Child;
+use std::time::{Duration, Instant};
 
 use anyhow::{anyhow, bail, Context, Result};
 use serde_json::Value;
 use tokio::sync::OnceCell;
+
+use crate::process::{
+    self, env_path, free_ports, kill_now, spawn_logged, spawn_watchdog, tail, terminate, unix_nanos,
+};
 
 /// Environment variable naming a prebuilt `pd-server` binary.
 pub const PD_SERVER_ENV: &str = "KUBE_ACS_PD_SERVER";
@@ -33,8 +35,6 @@ pub const KEEP_DIR_ENV: &str = "KUBE_ACS_KEEP_TIKV_DIR";
 const READY_TIMEOUT: Duration = Duration::from_secs(60);
 /// Pause between readiness probes.
 const POLL: Duration = Duration::from_millis(100);
-/// Time given to processes to exit on SIGTERM before SIGKILL (PD may hang).
-const GRACE: Duration = Duration::from_millis(500);
 /// Lines of each log shown in a start failure.
 const TAIL_LINES: usize = 40;
 
@@ -43,21 +43,6 @@ const TAIL_LINES: usize = 40;
 /// (about 1 s instead of 3.5 s; nothing else shares its loopback etcd).
 const PD_CONFIG: &str = "tick-interval = \"100ms\"\nelection-interval = \"1s\"\n\n\
                          [replication]\nmax-replicas = 1\n";
-
-/// Kills the cluster's processes (by process group, from their pid files) and
-/// removes its directory once its standard input reaches EOF, which happens
-/// when the test process exits in any way. Stopped with SIGKILL by `Drop`.
-const WATCHDOG_SCRIPT: &str = r#"
-trap '' INT HUP TERM QUIT
-dir="$1"; keep="$2"
-while read -r _; do :; done
-for f in "$dir"/*.pid; do
-  [ -f "$f" ] || continue
-  pid=$(cat "$f")
-  [ -n "$pid" ] && kill -9 -- "-$pid" "$pid" 2>/dev/null
-done
-if [ -z "$keep" ]; then sleep 0.5; rm -rf -- "$dir"; fi
-"#;
 
 /// Paths of the two cluster binaries.
 #[derive(Debug, Clone)]
@@ -98,45 +83,14 @@ pub async fn binaries() -> Result<&'static Binaries> {
         .await
 }
 
-fn env_path(name: &str) -> Option<PathBuf> {
-    std::env::var_os(name)
-        .filter(|v| !v.is_empty())
-        .map(PathBuf::from)
-}
-
-/// Runs `e2e/tikv/build.sh` (progress goes to stderr) and reads the two
-/// paths it prints last.
+/// Runs `e2e/tikv/build.sh` and reads the two paths it prints last.
 fn run_build_script() -> Result<Binaries> {
     let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tikv/build.sh");
-    let out = Command::new("bash")
-        .arg(&script)
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::inherit())
-        .output()
-        .with_context(|| format!("running {}", script.display()))?;
-    if !out.status.success() {
-        bail!("{} failed ({})", script.display(), out.status);
-    }
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    let lines: Vec<&str> = stdout.lines().filter(|l| !l.trim().is_empty()).collect();
-    let [.., pd, unistore] = lines.as_slice() else {
-        bail!("{} printed no binary paths: {stdout:?}", script.display());
-    };
-    let bins = Binaries {
-        pd_server: PathBuf::from(pd.trim()),
-        unistore_server: PathBuf::from(unistore.trim()),
-    };
-    for p in [&bins.pd_server, &bins.unistore_server] {
-        if !p.is_file() {
-            bail!(
-                "{} printed {}, which does not exist",
-                script.display(),
-                p.display()
-            );
-        }
-    }
-    Ok(bins)
+    let paths = process::run_build_script(&script, 2)?;
+    Ok(Binaries {
+        pd_server: paths[0].clone(),
+        unistore_server: paths[1].clone(),
+    })
 }
 
 /// One PD and one unistore store running as local processes on loopback
@@ -183,7 +137,7 @@ impl TikvCluster {
             .prefix("kube-acs-tikv-")
             .tempdir()
             .context("creating the cluster's temporary directory")?;
-        let [pd_client_port, pd_peer_port, store_port] = free_ports()?;
+        let [pd_client_port, pd_peer_port, store_port] = free_ports::<3>()?;
         let http = reqwest::Client::builder()
             .no_proxy()
             .timeout(Duration::from_secs(2))
@@ -192,7 +146,7 @@ impl TikvCluster {
         fs::write(dir.path().join("pd.toml"), PD_CONFIG)?;
         fs::create_dir_all(dir.path().join("pd"))?;
         fs::create_dir_all(dir.path().join("store"))?;
-        let watchdog = spawn_watchdog(dir.path())?;
+        let watchdog = spawn_watchdog(dir.path(), env_path(KEEP_DIR_ENV).is_some())?;
         let mut cluster = TikvCluster {
             dir: dir.path().to_path_buf(),
             tempdir: Some(dir),
@@ -330,7 +284,7 @@ impl TikvCluster {
     }
 
     fn pid_file(&self, name: &str) -> PathBuf {
-        self.dir.join(format!("{name}.pid"))
+        process::pid_file(&self.dir, name)
     }
 
     fn pd_args(&self) -> Vec<String> {
@@ -369,33 +323,8 @@ impl TikvCluster {
         Ok(())
     }
 
-    /// Starts a process in its own process group, stdout and stderr appended
-    /// to `<name>.log`, and records its pid for the watchdog.
     fn spawn(&self, name: &str, program: &Path, args: &[String]) -> Result<Child> {
-        let dir = &self.dir;
-        let mut log = OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(dir.join(format!("{name}.log")))?;
-        writeln!(log, "==== {} {}", program.display(), args.join(" "))?;
-        let mut cmd = Command::new(program);
-        cmd.args(args)
-            .current_dir(dir)
-            .stdin(Stdio::null())
-            .stdout(log.try_clone()?)
-            .stderr(log)
-            .process_group(0);
-        // etcd inside PD reads ETCD_* variables as flags.
-        for (key, _) in std::env::vars_os() {
-            if key.to_string_lossy().starts_with("ETCD_") {
-                cmd.env_remove(key);
-            }
-        }
-        let child = cmd
-            .spawn()
-            .with_context(|| format!("starting {}", program.display()))?;
-        fs::write(self.pid_file(name), child.id().to_string())?;
-        Ok(child)
+        spawn_logged(&self.dir, name, program, args, &[])
     }
 
     async fn pd_get(&self, path: &str) -> Result<Value> {
@@ -549,92 +478,4 @@ impl Drop for TikvCluster {
             }
         }
     }
-}
-
-/// SIGTERM to every child, SIGKILL to those still running after [`GRACE`];
-/// all are reaped.
-fn terminate(mut children: Vec<Child>) {
-    if children.is_empty() {
-        return;
-    }
-    let pids: Vec<String> = children.iter().map(|c| c.id().to_string()).collect();
-    let _ = Command::new("kill")
-        .arg("-TERM")
-        .args(&pids)
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .status();
-    let deadline = Instant::now() + GRACE;
-    while Instant::now() < deadline {
-        children.retain_mut(|c| matches!(c.try_wait(), Ok(None)));
-        if children.is_empty() {
-            return;
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    for child in children {
-        kill_now(child);
-    }
-}
-
-/// SIGKILL and reap.
-fn kill_now(mut child: Child) {
-    let _ = child.kill();
-    let _ = child.wait();
-}
-
-fn spawn_watchdog(dir: &Path) -> Result<Child> {
-    let keep = if env_path(KEEP_DIR_ENV).is_some() {
-        "1"
-    } else {
-        ""
-    };
-    Command::new("bash")
-        .arg("-c")
-        .arg(WATCHDOG_SCRIPT)
-        .arg("kube-acs-tikv-watchdog")
-        .arg(dir)
-        .arg(keep)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .process_group(0)
-        .spawn()
-        .context("starting the watchdog (bash)")
-}
-
-/// Three distinct free loopback ports (held together while picking).
-fn free_ports() -> Result<[u16; 3]> {
-    let listeners = [
-        TcpListener::bind("127.0.0.1:0")?,
-        TcpListener::bind("127.0.0.1:0")?,
-        TcpListener::bind("127.0.0.1:0")?,
-    ];
-    let mut ports = [0; 3];
-    for (port, l) in ports.iter_mut().zip(&listeners) {
-        *port = l.local_addr()?.port();
-    }
-    Ok(ports)
-}
-
-fn unix_nanos() -> u128 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_nanos())
-        .unwrap_or(0)
-}
-
-/// The last `lines` lines of a file (reads at most its last 64 KiB).
-fn tail(path: &Path, lines: usize) -> String {
-    let Ok(mut f) = File::open(path) else {
-        return "(no log)".into();
-    };
-    let len = f.metadata().map(|m| m.len()).unwrap_or(0);
-    let _ = f.seek(SeekFrom::Start(len.saturating_sub(64 * 1024)));
-    let mut buf = Vec::new();
-    let _ = f.read_to_end(&mut buf);
-    let text = String::from_utf8_lossy(&buf);
-    let all: Vec<&str> = text.lines().collect();
-    all[all.len().saturating_sub(lines)..].join("\n")
 }

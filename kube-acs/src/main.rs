@@ -1,6 +1,7 @@
 //! `kube-acs`: the TR-069 Auto-Configuration Server. `standalone` runs the whole ACS in one
 //! process with an embedded store (or on TiKV); `edge` runs one of several CWMP edges on a
-//! shared TiKV store; `operator` (cluster mode) comes next.
+//! shared TiKV store (in a cluster, `--kubernetes` provisions from the kubeacs.io resources
+//! the API server holds); `operator` runs the controllers of those resources.
 
 mod get;
 mod resource_dir;
@@ -30,6 +31,9 @@ enum Command {
     /// shared with other edges (`--store tikv://...`); a device may reach any edge. Same flags
     /// as `standalone`; DeviceTask runs are left to standalone or the operator.
     Edge(Box<standalone::StandaloneArgs>),
+    /// Run the Kubernetes operator: controllers for the kubeacs.io resources over the edges'
+    /// shared TiKV store, with leader election among replicas.
+    Operator(Box<operator::OperatorArgs>),
     /// List resources with their status from a running ACS, like `kubectl get`.
     Get {
         /// devices, devicegroups, configprofiles or devicetasks (or dev, dg, cp, dt).
@@ -60,6 +64,13 @@ fn main() -> anyhow::Result<()> {
             .block_on(get::run(&api, &kind)),
         Command::Standalone(args) => serve(*args, standalone::Mode::Standalone),
         Command::Edge(args) => serve(*args, standalone::Mode::Edge),
+        Command::Operator(args) => {
+            standalone::init_logging(standalone::LogFormat::Text);
+            tokio::runtime::Builder::new_multi_thread()
+                .enable_all()
+                .build()?
+                .block_on(operator::run(*args))
+        }
     }
 }
 

@@ -39,6 +39,13 @@ pub struct StandaloneArgs {
     /// watched for changes.
     #[arg(long, env = "KUBE_ACS_RESOURCES")]
     pub resources: Option<PathBuf>,
+    /// Provision from the kubeacs.io resources the Kubernetes API server holds (in-cluster
+    /// credentials, or KUBECONFIG) instead of a resources directory.
+    #[arg(long, env = "KUBE_ACS_KUBERNETES", conflicts_with = "resources")]
+    pub kubernetes: bool,
+    /// With --kubernetes: the namespace to watch (empty: every namespace).
+    #[arg(long, env = "KUBE_ACS_WATCH_NAMESPACE", default_value = "")]
+    pub namespace: String,
     /// Directory the file server serves (default: `<data-dir>/files`).
     #[arg(long, env = "KUBE_ACS_FILES_DIR")]
     pub files_dir: Option<PathBuf>,
@@ -207,6 +214,22 @@ pub async fn run(args: StandaloneArgs, mode: Mode) -> anyhow::Result<()> {
         if mode == Mode::Standalone {
             cwmp_edge::device_tasks::spawn(edge.clone());
         }
+    } else if args.kubernetes {
+        let client = operator::client().await?;
+        let namespace = (!args.namespace.is_empty()).then_some(args.namespace.as_str());
+        let target = edge.clone();
+        operator::resource_watch::watch(client, namespace, move |set| {
+            tracing::info!(
+                devices = set.devices().len(),
+                groups = set.groups().len(),
+                profiles = set.profiles().len(),
+                tasks = set.tasks().len(),
+                "resources loaded from the API server"
+            );
+            target.set_resources(set)
+        })
+        .await
+        .context("watching the kubeacs.io resources")?;
     }
     let tls = match (&args.tls_cert, &args.tls_key) {
         (Some(cert), Some(key)) => Some(tokio_rustls::TlsAcceptor::from(

@@ -1,0 +1,639 @@
+//! kube-acs in cluster mode against real parts: etcd and kube-apiserver (with kubectl and
+//! helm) and a TiKV-protocol cluster (PD + unistore), all local processes. The chart is
+//! installed with helm (CRDs and RBAC); two `kube-acs operator` replicas and two
+//! `kube-acs edge --kubernetes` processes run with the chart's ServiceAccount identities, and
+//! a simulated fleet informs through the edges. Everything is asserted through kubectl, the
+//! kube client and the northbound API.
+
+use std::path::{Path, PathBuf};
+use std::process::Child;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use acs_e2e::process::{free_ports, spawn_logged, tail};
+use acs_e2e::{KubeCluster, TikvCluster, User};
+use cpe_sim::fleet::{BatchReport, Fleet, FleetConfig};
+use cpe_sim::inform::Trigger;
+use cpe_sim::model::Model;
+use cpe_sim::template::IdentityConfig;
+use crds::{ConfigProfile, Device, DeviceTask};
+use kube::api::{Api, ListParams};
+use serde_json::Value;
+
+const NAMESPACE: &str = "kube-acs";
+const TENANT: &str = "tenant-a";
+const OTHER_TENANT: &str = "tenant-b";
+const DEVICES: u32 = 24;
+const SSID: &str = "InternetGatewayDevice.LANDevice.1.WLANConfiguration.1.SSID";
+
+fn operator_user() -> User {
+    User::service_account(NAMESPACE, "kube-acs-operator")
+}
+
+fn edge_user() -> User {
+    User::service_account(NAMESPACE, "kube-acs-edge")
+}
+
+/// A kube-acs process started in the cluster's directory (killed by its watchdog if the test
+/// dies), with its log there.
+struct AcsProcess {
+    name: String,
+    dir: PathBuf,
+    child: Option<Child>,
+}
+
+impl AcsProcess {
+    fn start(kube: &KubeCluster, name: &str, user: &User, args: &[String]) -> AcsProcess {
+        let env = vec![
+            (
+                "KUBECONFIG".to_string(),
+                kube.kubeconfig(&user.name).display().to_string(),
+            ),
+            (
+                "RUST_LOG".to_string(),
+                std::env::var("TEST_ACS_LOG").unwrap_or_else(|_| "info".into()),
+            ),
+        ];
+        let child = spawn_logged(
+            kube.dir(),
+            name,
+            Path::new(env!("CARGO_BIN_EXE_kube-acs")),
+            args,
+            &env,
+        )
+        .expect("start kube-acs");
+        AcsProcess {
+            name: name.to_string(),
+            dir: kube.dir().to_path_buf(),
+            child: Some(child),
+        }
+    }
+
+    fn log(&self) -> String {
+        tail(&self.dir.join(format!("{}.log", self.name)), 40)
+    }
+
+    fn kill(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+
+    fn running(&mut self) -> bool {
+        matches!(self.child.as_mut().map(|c| c.try_wait()), Some(Ok(None)))
+    }
+}
+
+impl Drop for AcsProcess {
+    fn drop(&mut self) {
+        self.kill();
+    }
+}
+
+struct Operator {
+    process: AcsProcess,
+    identity: String,
+    metrics: String,
+}
+
+fn start_operator(kube: &KubeCluster, store: &str, identity: &str) -> Operator {
+    let [port] = free_ports::<1>().unwrap();
+    let args: Vec<String> = [
+        "operator",
+        "--store",
+        store,
+        "--identity",
+        identity,
+        "--lease-namespace",
+        NAMESPACE,
+        "--lease-name",
+        "kube-acs-operator",
+        "--lease-duration",
+        "4",
+        "--lease-renew",
+        "1",
+        "--status-interval",
+        "1",
+        "--api-write-rate",
+        "200",
+        "--device-namespace",
+        TENANT,
+        "--listen",
+        &format!("127.0.0.1:{port}"),
+    ]
+    .iter()
+    .map(|s| s.to_string())
+    .collect();
+    Operator {
+        process: AcsProcess::start(kube, identity, &operator_user(), &args),
+        identity: identity.to_string(),
+        metrics: format!("http://127.0.0.1:{port}/metrics"),
+    }
+}
+
+struct EdgeProcess {
+    process: AcsProcess,
+    cwmp: String,
+    api: String,
+}
+
+async fn start_edge(kube: &KubeCluster, store: &str, name: &str) -> EdgeProcess {
+    let [cwmp, api, files] = free_ports::<3>().unwrap();
+    let data = kube.dir().join(format!("{name}-data"));
+    let args: Vec<String> = vec![
+        "edge".into(),
+        "--kubernetes".into(),
+        "--store".into(),
+        store.into(),
+        "--edge-name".into(),
+        name.into(),
+        "--data-dir".into(),
+        data.display().to_string(),
+        "--cwmp-listen".into(),
+        format!("127.0.0.1:{cwmp}"),
+        "--api-listen".into(),
+        format!("127.0.0.1:{api}"),
+        "--files-listen".into(),
+        format!("127.0.0.1:{files}"),
+        "--session-timeout".into(),
+        "5".into(),
+    ];
+    let mut edge = EdgeProcess {
+        process: AcsProcess::start(kube, name, &edge_user(), &args),
+        cwmp: format!("http://127.0.0.1:{cwmp}/"),
+        api: format!("http://127.0.0.1:{api}"),
+    };
+    let client = reqwest::Client::new();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        if let Ok(r) = client.get(format!("{}/healthz", edge.api)).send().await {
+            if r.status().is_success() {
+                return edge;
+            }
+        }
+        assert!(
+            edge.process.running(),
+            "{name} exited:\n{}",
+            edge.process.log()
+        );
+        assert!(
+            Instant::now() < deadline,
+            "{name} did not start:\n{}",
+            edge.process.log()
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+/// Polls `check` every 250 ms until it returns `Some`, up to `timeout`.
+async fn eventually<T, F, Fut>(what: &str, timeout: Duration, mut check: F) -> T
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Option<T>>,
+{
+    let deadline = Instant::now() + timeout;
+    loop {
+        if let Some(value) = check().await {
+            return value;
+        }
+        assert!(Instant::now() < deadline, "timed out waiting for {what}");
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+}
+
+async fn batch(fleet: &Arc<Fleet>, trigger: Trigger) -> BatchReport {
+    let deadline = Instant::now() + Duration::from_secs(120);
+    fleet
+        .run_batch((0..DEVICES).collect(), trigger, 8, deadline)
+        .await
+}
+
+fn condition<'v>(object: &'v Value, kind: &str) -> Option<&'v str> {
+    object["status"]["conditions"]
+        .as_array()?
+        .iter()
+        .find(|c| c["type"] == kind)?["status"]
+        .as_str()
+}
+
+fn kubectl_json(kube: &KubeCluster, args: &[&str]) -> Value {
+    let mut all = args.to_vec();
+    all.extend(["-o", "json"]);
+    serde_json::from_str(&kube.kubectl(&all).unwrap()).unwrap()
+}
+
+/// The operator holding the Lease.
+fn leader(kube: &KubeCluster) -> String {
+    kube.kubectl(&[
+        "get",
+        "lease",
+        "kube-acs-operator",
+        "-n",
+        NAMESPACE,
+        "-o",
+        "jsonpath={.spec.holderIdentity}",
+    ])
+    .unwrap_or_default()
+}
+
+const RESOURCES: &str = r#"
+apiVersion: kubeacs.io/v1alpha1
+kind: DeviceGroup
+metadata: {name: gateways, namespace: tenant-a}
+spec:
+  parameters:
+  - {name: DeviceInfo.ProductClass, operator: Equals, value: SimGW}
+---
+apiVersion: kubeacs.io/v1alpha1
+kind: ConfigProfile
+metadata: {name: wifi, namespace: tenant-a}
+spec:
+  groups: [gateways]
+  parameters:
+  - {name: InternetGatewayDevice.LANDevice.1.WLANConfiguration.1.SSID, value: "acs-{{ serialNumber }}"}
+"#;
+
+const REBOOT: &str = r#"
+apiVersion: kubeacs.io/v1alpha1
+kind: DeviceTask
+metadata: {name: reboot-gateways, namespace: tenant-a}
+spec:
+  target: {group: gateways}
+  action: {name: reboot}
+  run: Now
+  maxConcurrent: 2
+  connectionRequestsPerMinute: 240
+"#;
+
+const INVALID_GROUP: &str = r#"
+apiVersion: kubeacs.io/v1alpha1
+kind: DeviceGroup
+metadata: {name: nothing, namespace: tenant-a}
+spec: {}
+"#;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn operator_and_edges_on_a_real_api_server() {
+    let tikv = TikvCluster::start().await.expect("TiKV test cluster");
+    let store = format!("{}?timeout=3s", tikv.store_url());
+    let kube = KubeCluster::start(&[operator_user(), edge_user(), User::new("alice")])
+        .await
+        .expect("Kubernetes test cluster");
+
+    // The chart: CRDs, ServiceAccounts and least-privilege RBAC (its Deployments stay
+    // without pods here: no kubelet; the processes below stand in for them).
+    let chart = Path::new(env!("CARGO_MANIFEST_DIR")).join("../charts/kube-acs");
+    let pd = format!("tikv.pdAddresses[0]={}", tikv.pd_endpoints()[0]);
+    kube.helm(&[
+        "install",
+        "kube-acs",
+        chart.to_str().unwrap(),
+        "--namespace",
+        NAMESPACE,
+        "--create-namespace",
+        "--set",
+        &pd,
+    ])
+    .expect("helm install");
+    for ns in [TENANT, OTHER_TENANT] {
+        kube.kubectl(&["create", "namespace", ns]).unwrap();
+    }
+    let crds = kube.kubectl(&["get", "crd", "-o", "name"]).unwrap();
+    for kind in ["devices", "devicegroups", "configprofiles", "devicetasks"] {
+        assert!(crds.contains(&format!("{kind}.kubeacs.io")), "{crds}");
+    }
+
+    // Invalid resources are refused at admission with the CEL rule's message.
+    let refused = kube
+        .kubectl_stdin(&["apply", "-f", "-"], INVALID_GROUP)
+        .expect_err("an empty group is refused");
+    assert!(
+        refused.to_string().contains(
+            "a group needs at least one of parent, selector, parameters, customer or members"
+        ),
+        "{refused}"
+    );
+
+    let mut operators = [
+        start_operator(&kube, &store, "operator-a"),
+        start_operator(&kube, &store, "operator-b"),
+    ];
+    let edges = vec![
+        start_edge(&kube, &store, "edge-a").await,
+        start_edge(&kube, &store, "edge-b").await,
+    ];
+    let first_leader = eventually("a leader", Duration::from_secs(30), || async {
+        let holder = leader(&kube);
+        (!holder.is_empty()).then_some(holder)
+    })
+    .await;
+
+    // A group and a profile: the fleet's first sessions provision it (zero-touch), and the
+    // devices become Device resources (discovered) that turn Ready.
+    kube.kubectl_stdin(&["apply", "-f", "-"], RESOURCES)
+        .unwrap();
+    let client = kube.client("admin").await.unwrap();
+    let edge_a = edges[0].api.clone();
+    eventually(
+        "the edges to see the profile",
+        Duration::from_secs(30),
+        || {
+            let api = edge_a.clone();
+            async move {
+                let profiles: Value =
+                    reqwest::get(format!("{api}/api/v1/resources/configprofiles"))
+                        .await
+                        .ok()?
+                        .json()
+                        .await
+                        .ok()?;
+                (profiles.as_array()?.len() == 1).then_some(())
+            }
+        },
+    )
+    .await;
+    let cr = cpe_sim::cr_listener::bind(([127, 0, 0, 1], 0).into()).unwrap();
+    let identity = IdentityConfig {
+        acs_url: format!("{},{}", edges[0].cwmp, edges[1].cwmp),
+        cr_base_url: format!("http://{}/cr/", cr.local_addr().unwrap()),
+        ..IdentityConfig::default()
+    };
+    let fleet = Fleet::new(FleetConfig::new(
+        Model::load("tr098").unwrap(),
+        identity,
+        DEVICES,
+    ))
+    .await
+    .unwrap();
+    let _cr = cpe_sim::cr_listener::serve(cr, fleet.clone());
+    let boot = batch(&fleet, Trigger::Pending).await;
+    assert_eq!(
+        (boot.ok, boot.failed),
+        (u64::from(DEVICES), 0),
+        "{:?}",
+        fleet.stats().errors()
+    );
+    for index in 0..DEVICES {
+        let serial = fleet.config().identity.serial(index);
+        assert_eq!(fleet.value(index, SSID), Some(format!("acs-{serial}")));
+    }
+    let devices: Api<Device> = Api::namespaced(client.clone(), TENANT);
+    eventually(
+        "Device resources for the fleet",
+        Duration::from_secs(60),
+        || {
+            let devices = devices.clone();
+            async move {
+                let list = devices.list(&ListParams::default()).await.ok()?;
+                (list.items.len() == DEVICES as usize).then_some(())
+            }
+        },
+    )
+    .await;
+    kube.kubectl(&[
+        "wait",
+        "--for=condition=Ready",
+        "devices",
+        "--all",
+        "-n",
+        TENANT,
+        "--timeout=60s",
+    ])
+    .expect("every Device turns Ready");
+    let device = kubectl_json(&kube, &["get", "devices", "-n", TENANT]);
+    let first = &device["items"][0];
+    assert_eq!(
+        first["metadata"]["finalizers"][0],
+        "kubeacs.io/device-state"
+    );
+    assert_eq!(first["metadata"]["labels"]["kubeacs.io/discovered"], "true");
+    assert_eq!(first["status"]["softwareVersion"], "1.0.0");
+    assert_eq!(first["status"]["observedGeneration"], 1);
+    kube.kubectl(&[
+        "wait",
+        "--for=condition=Ready",
+        "configprofile/wifi",
+        "-n",
+        TENANT,
+        "--timeout=60s",
+    ])
+    .expect("the profile turns Ready");
+    let profile = kubectl_json(&kube, &["get", "configprofile", "wifi", "-n", TENANT]);
+    assert_eq!(profile["status"]["appliedDevices"], DEVICES);
+    assert_eq!(condition(&profile, "Reconciling"), None);
+
+    // Editing the profile re-provisions the devices at their next contact; the profile is
+    // Ready again once all of them have the new generation.
+    kube.kubectl(&[
+        "patch",
+        "configprofile",
+        "wifi",
+        "-n",
+        TENANT,
+        "--type=json",
+        "-p",
+        r#"[{"op":"replace","path":"/spec/parameters/0/value","value":"v2-{{ serialNumber }}"}]"#,
+    ])
+    .unwrap();
+    let profiles: Api<ConfigProfile> = Api::namespaced(client.clone(), TENANT);
+    eventually(
+        "the profile's new generation in progress",
+        Duration::from_secs(30),
+        || {
+            let profiles = profiles.clone();
+            async move {
+                let p = profiles.get("wifi").await.ok()?;
+                let status = p.status?;
+                let reconciling = status
+                    .conditions
+                    .iter()
+                    .any(|c| c.type_ == "Reconciling" && c.status == "True");
+                (status.observed_generation == Some(2) && reconciling).then_some(())
+            }
+        },
+    )
+    .await;
+    let periodic = batch(&fleet, Trigger::Periodic).await;
+    assert_eq!(periodic.failed, 0, "{:?}", fleet.stats().errors());
+    kube.kubectl(&[
+        "wait",
+        "--for=condition=Ready",
+        "configprofile/wifi",
+        "-n",
+        TENANT,
+        "--timeout=60s",
+    ])
+    .expect("the profile turns Ready at generation 2");
+    for index in 0..DEVICES {
+        let serial = fleet.config().identity.serial(index);
+        assert_eq!(fleet.value(index, SSID), Some(format!("v2-{serial}")));
+    }
+
+    // Each device's connection-request credentials, through the northbound API.
+    let http = reqwest::Client::new();
+    for index in 0..DEVICES {
+        let (username, password) = fleet.cr_credentials(index);
+        let id = fleet.config().identity.device_id(index);
+        let response = http
+            .put(format!(
+                "{}/api/v1/devices/{id}/connection-request",
+                edges[0].api
+            ))
+            .json(&serde_json::json!({"username": username, "password": password}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 204);
+    }
+
+    // A DeviceTask reboots the group, two devices at a time; the leading operator is killed
+    // mid-way: the other replica takes over and every device is rebooted exactly once.
+    kube.kubectl_stdin(&["apply", "-f", "-"], REBOOT).unwrap();
+    let tasks: Api<DeviceTask> = Api::namespaced(client.clone(), TENANT);
+    eventually("the reboot under way", Duration::from_secs(60), || {
+        let tasks = tasks.clone();
+        async move {
+            let status = tasks.get("reboot-gateways").await.ok()?.status?;
+            (status.succeeded >= 2).then_some(())
+        }
+    })
+    .await;
+    let killed = operators
+        .iter()
+        .position(|o| o.identity == first_leader)
+        .expect("the leader is one of ours");
+    operators[killed].process.kill();
+    let survivor = &operators[1 - killed];
+    eventually(
+        "the other replica to lead",
+        Duration::from_secs(30),
+        || async { (leader(&kube) == survivor.identity).then_some(()) },
+    )
+    .await;
+    let done = eventually("the reboot complete", Duration::from_secs(120), || {
+        let tasks = tasks.clone();
+        async move {
+            let status = tasks.get("reboot-gateways").await.ok()?.status?;
+            status.completion_time.is_some().then_some(status)
+        }
+    })
+    .await;
+    assert_eq!(
+        (done.succeeded, done.failed, done.pending, done.running),
+        (u64::from(DEVICES), 0, 0, 0),
+        "{}",
+        operators[1 - killed].process.log()
+    );
+    let results: Value = reqwest::get(format!(
+        "{}/api/v1/devicetasks/reboot-gateways/results",
+        edges[0].api
+    ))
+    .await
+    .unwrap()
+    .json()
+    .await
+    .unwrap();
+    for index in 0..DEVICES {
+        let id = fleet.config().identity.device_id(index);
+        let tasks: Value = reqwest::get(format!("{}/api/v1/devices/{id}/tasks", edges[1].api))
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        let reboots = tasks
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|t| t["spec"]["name"] == "reboot")
+            .count();
+        assert_eq!(reboots, 1, "device {id}: {tasks}\nrun: {results}");
+    }
+    let events = kube
+        .kubectl(&[
+            "get",
+            "events",
+            "-n",
+            TENANT,
+            "-o",
+            "jsonpath={.items[*].reason}",
+        ])
+        .unwrap();
+    for reason in ["Discovered", "Provisioned", "Applied", "Completed"] {
+        assert!(events.contains(reason), "event {reason} in: {events}");
+    }
+    let metrics = reqwest::get(&operators[1 - killed].metrics)
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        metrics.contains("kubeacs_operator_reconciles_total{kind=\"Device\"}"),
+        "{metrics}"
+    );
+    assert!(metrics.contains("kubeacs_operator_leader 1"), "{metrics}");
+
+    // Deleting a Device removes its state from the store (the finalizer), then the resource.
+    let gone = fleet.config().identity.device_id(0);
+    let name = device["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|d| d["spec"]["identity"]["serialNumber"] == fleet.config().identity.serial(0))
+        .unwrap()["metadata"]["name"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let (status, _) = get(&edges[0].api, &format!("/api/v1/devices/{gone}")).await;
+    assert_eq!(status, 200);
+    kube.kubectl(&["delete", "device", &name, "-n", TENANT, "--timeout=60s"])
+        .expect("the Device is deleted once its state is");
+    let (status, _) = get(&edges[1].api, &format!("/api/v1/devices/{gone}")).await;
+    assert_eq!(status, 404, "the device's state is gone from the store");
+    assert!(devices.get_opt(&name).await.unwrap().is_none());
+
+    // Namespaces are tenants: alice may edit kube-acs resources in tenant-a only.
+    kube.kubectl(&[
+        "create",
+        "rolebinding",
+        "alice-edit",
+        "--clusterrole=kube-acs-edit",
+        "--user=alice",
+        "-n",
+        TENANT,
+    ])
+    .unwrap();
+    let as_alice = |args: &[&str]| kube.kubectl_output("alice", args).unwrap();
+    let own = as_alice(&["get", "devices", "-n", TENANT, "-o", "name"]);
+    assert!(
+        own.status.success(),
+        "{}",
+        String::from_utf8_lossy(&own.stderr)
+    );
+    assert_eq!(
+        String::from_utf8_lossy(&own.stdout).lines().count(),
+        DEVICES as usize - 1
+    );
+    for args in [
+        &["get", "devices", "-n", OTHER_TENANT][..],
+        &["get", "devices", "--all-namespaces"][..],
+        &["delete", "configprofile", "wifi", "-n", OTHER_TENANT][..],
+    ] {
+        let out = as_alice(args);
+        assert!(!out.status.success(), "alice {args:?} must be refused");
+        assert!(
+            String::from_utf8_lossy(&out.stderr).contains("Forbidden"),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    drop(edges);
+}
+
+async fn get(api: &str, path: &str) -> (u16, Value) {
+    let response = reqwest::get(format!("{api}{path}")).await.unwrap();
+    let status = response.status().as_u16();
+    (status, response.json().await.unwrap_or(Value::Null))
+}
