@@ -45,6 +45,22 @@ pub struct DeviceSpec {
     pub connection_request_secret: Option<SecretKeys>,
 }
 
+impl Device {
+    /// The Device of a CPE known only by its identity (one that informed without a resource):
+    /// no customer fields, overrides or secrets.
+    pub fn for_identity(name: &str, identity: DeviceIdentity) -> Device {
+        Device::new(
+            name,
+            DeviceSpec {
+                identity,
+                customer: CustomerFields::default(),
+                parameters: Vec::new(),
+                connection_request_secret: None,
+            },
+        )
+    }
+}
+
 /// The identity a CPE reports in its Inform (`DeviceIdStruct`).
 #[derive(Serialize, Deserialize, JsonSchema, Clone, Debug, PartialEq, Eq, Default)]
 #[serde(rename_all = "camelCase")]

@@ -23,7 +23,7 @@ use crds::DeviceTask;
 use cwmp::{Download, ParameterValue};
 use provisioning::desired::xsd_type;
 use provisioning::membership::selector_matches;
-use provisioning::resources::{device_name, ResourceSet};
+use provisioning::resources::{device_name, key_of, ResourceSet, DEFAULT_NAMESPACE};
 use provisioning::schedule::CompiledSchedule;
 
 use crate::edge::{now_millis, Edge};
@@ -49,7 +49,8 @@ pub struct Counters {
 pub async fn tick(edge: &Arc<Edge>, tokens: &mut HashMap<String, f64>) -> Result<(), StoreError> {
     let resources = edge.resources();
     for task in resources.tasks() {
-        let name = task.metadata.name.clone().unwrap_or_default();
+        // Runs are stored under the task's resource key (namespace/name outside `default`).
+        let name = key_of(task);
         let hash = spec_hash(task);
         let now = now_millis();
         let mut txn = edge.store.begin().await?;
@@ -125,7 +126,12 @@ async fn start_run(
     spec_hash: u64,
     started: Millis,
 ) -> Result<DeviceTaskRun, StoreError> {
-    let targets = expand_target(edge, resources, &task.spec.target).await?;
+    let namespace = task
+        .metadata
+        .namespace
+        .as_deref()
+        .unwrap_or(DEFAULT_NAMESPACE);
+    let targets = expand_target(edge, resources, namespace, &task.spec.target).await?;
     let run = DeviceTaskRun {
         spec_hash,
         targets: targets.len() as u64,
@@ -145,10 +151,11 @@ async fn start_run(
     Ok(run)
 }
 
-/// The devices a target covers, from every device the store knows.
+/// The devices of `namespace` a target covers, from every device the store knows.
 async fn expand_target(
     edge: &Edge,
     resources: &ResourceSet,
+    namespace: &str,
     target: &TaskTarget,
 ) -> Result<Vec<DeviceId>, StoreError> {
     let mut txn = edge.store.begin().await?;
@@ -161,6 +168,9 @@ async fn expand_target(
         };
         after = Some(last.id.clone());
         for device in page {
+            if resources.namespace_of(&device.identity) != namespace {
+                continue;
+            }
             let tree = records::scan_parameters(txn.as_mut(), &device.id, "").await?;
             let facts = resources.facts(&device.identity, tree.iter().map(|(p, r)| (p, r)));
             let named = target.devices.is_empty()
@@ -169,7 +179,7 @@ async fn expand_target(
             let grouped = target
                 .group
                 .as_ref()
-                .is_none_or(|g| resources.group_set().is_member(g, &facts));
+                .is_none_or(|g| resources.is_member(namespace, g, &facts));
             let selected = target
                 .selector
                 .as_ref()
@@ -195,9 +205,14 @@ async fn advance(
     let mut txn = edge.store.begin().await?;
     let entries = records::list_run_entries(txn.as_mut(), name).await?;
     let mut statuses = HashMap::new();
+    let mut unanswered = Vec::new();
+    let now = now_millis();
     for entry in &entries {
         if let Some(id) = &entry.task_id {
             if let Some(queued) = records::get_task(txn.as_mut(), id).await? {
+                if awaits_connection_request(&queued, now) {
+                    unanswered.push((queued.device.clone(), queued.id.clone()));
+                }
                 statuses.insert(id.clone(), queued.status);
             }
         }
@@ -232,6 +247,24 @@ async fn advance(
             budget
         }
     };
+    // Devices whose connection request was lost (the process that sent it stopped) or did
+    // not bring them in come first, within the same rate.
+    let mut budget = budget;
+    if spec.run != RunMode::NextInform {
+        let allowance = tokens.entry(name.to_string()).or_insert(0.0);
+        for (device, task_id) in unanswered {
+            if *allowance < 1.0 && budget == 0 {
+                break;
+            }
+            if budget > 0 {
+                budget -= 1;
+            } else {
+                *allowance -= 1.0;
+            }
+            tracing::info!(task = name, %device, "connection request again for a DeviceTask");
+            spawn_connection_request(edge, device, task_id);
+        }
+    }
     let task_spec = task_spec(&spec.action);
     for entry in entries
         .into_iter()
@@ -240,15 +273,39 @@ async fn advance(
     {
         let queued = queue(edge, name, &entry.device, task_spec.clone()).await?;
         if spec.run != RunMode::NextInform {
-            let (edge, device, id) = (edge.clone(), entry.device.clone(), queued.id.clone());
-            tokio::spawn(async move {
-                if let Err(error) = edge.connection_request(&device, Some(&id)).await {
-                    tracing::warn!(%device, %error, "connection request for a DeviceTask failed");
-                }
-            });
+            spawn_connection_request(edge, entry.device.clone(), queued.id.clone());
         }
     }
     Ok(())
+}
+
+/// How long a queued task of a `run: Now` DeviceTask may wait for its device after a
+/// connection request (or for the request itself) before another is sent.
+const CONNECTION_REQUEST_RETRY_MS: Millis = 20_000;
+
+/// Whether a task still waits for its device long after its last connection request, or
+/// has none recorded long after it was queued (the request was lost with the process that
+/// was to send it).
+fn awaits_connection_request(task: &TaskRecord, now: Millis) -> bool {
+    use acs_model::task::ConnectionRequestState as State;
+    if task.status != TaskStatus::Pending || task.not_before > now {
+        return false;
+    }
+    let since = match &task.connection_request {
+        None => task.created,
+        Some(State::Accepted { at }) | Some(State::InSession { at }) => *at,
+        Some(State::Unreachable { at, .. }) => *at,
+    };
+    now.saturating_sub(since) >= CONNECTION_REQUEST_RETRY_MS
+}
+
+fn spawn_connection_request(edge: &Arc<Edge>, device: DeviceId, task_id: String) {
+    let edge = edge.clone();
+    tokio::spawn(async move {
+        if let Err(error) = edge.connection_request(&device, Some(&task_id)).await {
+            tracing::warn!(%device, %error, "connection request for a DeviceTask failed");
+        }
+    });
 }
 
 /// Queues the task for one device and records it in the run's entry, in one transaction.
@@ -396,4 +453,67 @@ pub fn spawn(edge: Arc<Edge>) {
             }
         }
     });
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use acs_model::task::ConnectionRequestState;
+
+    fn task(status: TaskStatus, created: Millis, cr: Option<ConnectionRequestState>) -> TaskRecord {
+        TaskRecord {
+            id: "t".into(),
+            device: DeviceId("d".into()),
+            spec: TaskSpec::Reboot,
+            status,
+            created,
+            attempts: 0,
+            not_before: 0,
+            fault: None,
+            result: None,
+            connection_request: cr,
+            origin: None,
+            finished: None,
+        }
+    }
+
+    #[test]
+    fn lost_or_unanswered_connection_requests_are_sent_again() {
+        let now = 100_000;
+        let old = now - CONNECTION_REQUEST_RETRY_MS;
+        let recent = now - 1_000;
+        // Queued long ago and no request recorded: the sender stopped before sending it.
+        assert!(awaits_connection_request(
+            &task(TaskStatus::Pending, old, None),
+            now
+        ));
+        assert!(!awaits_connection_request(
+            &task(TaskStatus::Pending, recent, None),
+            now
+        ));
+        // Accepted long ago, but the device never came.
+        let accepted = |at| Some(ConnectionRequestState::Accepted { at });
+        assert!(awaits_connection_request(
+            &task(TaskStatus::Pending, old, accepted(old)),
+            now
+        ));
+        assert!(!awaits_connection_request(
+            &task(TaskStatus::Pending, old, accepted(recent)),
+            now
+        ));
+        // Unreachable: tried again after the same delay.
+        let unreachable = Some(ConnectionRequestState::Unreachable {
+            at: old,
+            error: "refused".into(),
+        });
+        assert!(awaits_connection_request(
+            &task(TaskStatus::Pending, old, unreachable),
+            now
+        ));
+        // Done or under way in a session: nothing to send.
+        assert!(!awaits_connection_request(
+            &task(TaskStatus::Done, old, None),
+            now
+        ));
+    }
 }

@@ -9,6 +9,7 @@
 //! * [`tls`]: rustls server configuration.
 //! * [`metrics`] and [`config`].
 
+pub mod api_access;
 pub mod config;
 pub mod connection_request;
 pub mod cwmp_server;

@@ -19,6 +19,7 @@ use acs_model::{
 };
 use acs_store::{records, transact, StoreError};
 
+use crate::api_access::{check_access, Authorizer, CachedAuthorizer};
 use crate::edge::{Edge, QueueError};
 
 /// The OpenAPI document of this API.
@@ -29,6 +30,18 @@ const MAX_WAIT: Duration = Duration::from_secs(300);
 
 /// The API's router over the shared edge state.
 pub fn router(edge: Arc<Edge>) -> Router {
+    routes().with_state(edge)
+}
+
+/// The API with every call checked by `authorizer` first (see [`crate::api_access`]).
+pub fn router_with_access(edge: Arc<Edge>, authorizer: Arc<dyn Authorizer>) -> Router {
+    let state = (edge.clone(), Arc::new(CachedAuthorizer::new(authorizer)));
+    routes()
+        .layer(axum::middleware::from_fn_with_state(state, check_access))
+        .with_state(edge)
+}
+
+fn routes() -> Router<Arc<Edge>> {
     Router::new()
         .route("/healthz", get(|| async { "ok\n" }))
         .route("/metrics", get(metrics))
@@ -61,6 +74,10 @@ pub fn router(edge: Arc<Edge>) -> Router {
             "/api/v1/devicetasks/{name}/results",
             get(device_task_results),
         )
+        .route(
+            "/api/v1/namespaces/{namespace}/devicetasks/{name}/results",
+            get(namespaced_device_task_results),
+        )
         .route("/api/v1/tasks", get(list_tasks))
         .route("/api/v1/tasks/{id}", get(get_task).delete(delete_task))
         .route("/api/v1/tasks/{id}/retry", post(retry_task))
@@ -73,7 +90,6 @@ pub fn router(edge: Arc<Edge>) -> Router {
                 "method not allowed on this endpoint",
             )
         })
-        .with_state(edge)
 }
 
 /// An API error: a status and a JSON `{"error": "..."}` body.
@@ -84,7 +100,8 @@ pub struct ApiError {
 }
 
 impl ApiError {
-    fn new(status: StatusCode, message: impl Into<String>) -> ApiError {
+    /// An error with this status and message.
+    pub fn new(status: StatusCode, message: impl Into<String>) -> ApiError {
         ApiError {
             status,
             message: message.into(),
@@ -503,7 +520,7 @@ fn validate_task(spec: &TaskSpec) -> ApiResult<()> {
 }
 
 /// The kinds of resources, by every name `kube-acs get` accepts for them.
-fn resource_kind(name: &str) -> Option<&'static str> {
+pub(crate) fn resource_kind(name: &str) -> Option<&'static str> {
     Some(match name.to_ascii_lowercase().as_str() {
         "device" | "devices" | "dev" => "devices",
         "devicegroup" | "devicegroups" | "dg" => "devicegroups",
@@ -524,8 +541,8 @@ async fn list_resources(State(edge): Shared, Path(kind): Path<String>) -> ApiRes
     if kind == "devicetasks" {
         let mut tasks = resources.tasks().to_vec();
         for task in &mut tasks {
-            let name = task.metadata.name.clone().unwrap_or_default();
-            if let Some((run, counters, _)) = crate::device_tasks::results(&edge, &name).await? {
+            let key = provisioning::resources::key_of(task);
+            if let Some((run, counters, _)) = crate::device_tasks::results(&edge, &key).await? {
                 task.status = Some(crate::resource_status::device_task_status(
                     task, &run, counters,
                 ));
@@ -543,6 +560,18 @@ async fn list_resources(State(edge): Shared, Path(kind): Path<String>) -> ApiRes
     })
 }
 
+/// `/api/v1/namespaces/{namespace}/devicetasks/{name}/results`: a DeviceTask outside the
+/// default namespace.
+async fn namespaced_device_task_results(
+    edge: Shared,
+    Path((namespace, name)): Path<(String, String)>,
+) -> ApiResult<Json<serde_json::Value>> {
+    let key = provisioning::resources::resource_key(&namespace, &name);
+    device_task_results(edge, Path(key)).await
+}
+
+/// `/api/v1/devicetasks/{key}/results`, the key being the name in the default namespace or
+/// `namespace/name` (`namespace%2Fname` in the URL).
 async fn device_task_results(
     State(edge): Shared,
     Path(name): Path<String>,

@@ -8,11 +8,10 @@ use acs_model::{DeviceRecord, Millis, ProvisionRecord};
 use acs_store::{records, Store, StoreError};
 use crds::device::{AppliedProfile, DeviceIdentity};
 use crds::{
-    ConfigProfile, ConfigProfileStatus, Device, DeviceGroup, DeviceGroupStatus, DeviceSpec,
-    DeviceStatus,
+    ConfigProfile, ConfigProfileStatus, Device, DeviceGroup, DeviceGroupStatus, DeviceStatus,
 };
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{Condition, Time};
-use provisioning::resources::{device_name, ResourceSet};
+use provisioning::resources::{device_name, key_of, resource_key, ResourceSet};
 
 /// How long after its last Inform a device counts as online when its periodic inform interval
 /// is not known.
@@ -28,6 +27,8 @@ const SUMMARY: &[&str] = &[
 
 /// One device as the status computation sees it.
 struct Observed {
+    /// The device's namespace (tenant).
+    namespace: String,
     record: DeviceRecord,
     provision: ProvisionRecord,
     groups: Vec<String>,
@@ -38,7 +39,7 @@ struct Observed {
 
 /// Every device known to the store or declared as a resource, groups and profiles, with status.
 pub struct Statuses {
-    /// Devices, declared and discovered, by name.
+    /// Devices, declared and discovered (each in its namespace), by resource key.
     pub devices: Vec<Device>,
     /// Groups with member counts.
     pub groups: Vec<DeviceGroup>,
@@ -56,25 +57,25 @@ pub async fn compute(
     let observed = observe(store, resources).await?;
     let mut devices: BTreeMap<String, Device> = resources.devices().clone();
     for device in &observed {
-        let name = resources
-            .device_for(&device.record.identity)
+        let declared = resources.device_for(&device.record.identity);
+        let name = declared
             .and_then(|d| d.metadata.name.clone())
             .unwrap_or_else(|| device_name(&device.record.identity));
-        let entry = devices.entry(name.clone()).or_insert_with(|| {
+        let key = declared
+            .map(key_of)
+            .unwrap_or_else(|| resource_key(&device.namespace, &name));
+        let entry = devices.entry(key).or_insert_with(|| {
             let identity = &device.record.identity;
-            Device::new(
+            let mut discovered = Device::for_identity(
                 &name,
-                DeviceSpec {
-                    identity: DeviceIdentity {
-                        oui: identity.oui.clone(),
-                        product_class: identity.product_class.clone(),
-                        serial_number: identity.serial_number.clone(),
-                    },
-                    customer: Default::default(),
-                    parameters: Vec::new(),
-                    connection_request_secret: None,
+                DeviceIdentity {
+                    oui: identity.oui.clone(),
+                    product_class: identity.product_class.clone(),
+                    serial_number: identity.serial_number.clone(),
                 },
-            )
+            );
+            discovered.metadata.namespace = Some(device.namespace.clone());
+            discovered
         });
         entry.status = Some(device_status(device, entry.metadata.generation, now));
     }
@@ -83,10 +84,15 @@ pub async fn compute(
         .iter()
         .map(|group| {
             let name = group.metadata.name.clone().unwrap_or_default();
-            let invalid = resources.invalid_groups().iter().find(|(n, _)| *n == name);
+            let namespace = group.metadata.namespace.clone().unwrap_or_default();
+            let key = key_of(group);
+            let invalid = resources.invalid_groups().iter().find(|(k, _)| *k == key);
             let mut group = group.clone();
             group.status = Some(DeviceGroupStatus {
-                member_count: observed.iter().filter(|d| d.groups.contains(&name)).count() as u64,
+                member_count: observed
+                    .iter()
+                    .filter(|d| d.namespace == namespace && d.groups.contains(&name))
+                    .count() as u64,
                 conditions: match invalid {
                     Some((_, reason)) => vec![condition(
                         "Ready",
@@ -137,8 +143,10 @@ async fn observe(store: &dyn Store, resources: &ResourceSet) -> Result<Vec<Obser
             let provision = records::get_provision(txn.as_mut(), &record.id).await?;
             let facts = resources.facts(&record.identity, tree.iter().map(|(p, r)| (p, r)));
             let value = |name: &str| facts.parameter(name).map(str::to_string);
+            let namespace = resources.namespace_of(&record.identity).to_string();
             observed.push(Observed {
-                groups: resources.group_set().memberships(&facts),
+                groups: resources.memberships(&namespace, &facts),
+                namespace,
                 software_version: value("DeviceInfo.SoftwareVersion").unwrap_or_default(),
                 summary: SUMMARY
                     .iter()
@@ -236,10 +244,13 @@ fn profile_with_status(
     now: Millis,
 ) -> ConfigProfile {
     let name = profile.metadata.name.clone().unwrap_or_default();
+    let namespace = profile.metadata.namespace.clone().unwrap_or_default();
     let generation = profile.metadata.generation.unwrap_or(0);
     let matched: Vec<&Observed> = observed
         .iter()
-        .filter(|d| profile.spec.groups.iter().any(|g| d.groups.contains(g)))
+        .filter(|d| {
+            d.namespace == namespace && profile.spec.groups.iter().any(|g| d.groups.contains(g))
+        })
         .collect();
     let applied = matched
         .iter()

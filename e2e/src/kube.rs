@@ -17,9 +17,7 @@ use std::time::{Duration, Instant};
 use anyhow::{anyhow, bail, Context, Result};
 use tokio::sync::OnceCell;
 
-use crate::process::{
-    self, env_path, free_ports, kill_now, spawn_logged, spawn_watchdog, tail, terminate,
-};
+use crate::process::{self, env_path, free_ports, spawn_logged, spawn_watchdog, tail};
 
 /// Environment variable: when set (non-empty), the cluster's directory is kept after the
 /// cluster is dropped, and its path printed.
@@ -387,25 +385,16 @@ impl KubeCluster {
 
 impl Drop for KubeCluster {
     fn drop(&mut self) {
-        let children: Vec<Child> = [self.apiserver.take(), self.etcd.take()]
-            .into_iter()
-            .flatten()
-            .collect();
-        terminate(children);
-        for name in ["etcd", "apiserver"] {
-            let _ = fs::remove_file(process::pid_file(&self.dir, name));
-        }
-        if let Some(watchdog) = self.watchdog.take() {
-            kill_now(watchdog);
-        }
-        if env_path(KEEP_DIR_ENV).is_some() {
-            if let Some(dir) = self.tempdir.take() {
-                eprintln!(
-                    "Kubernetes test cluster directory kept: {}",
-                    dir.keep().display()
-                );
-            }
-        }
+        process::shut_down(
+            &self.dir,
+            vec![
+                ("apiserver", self.apiserver.take()),
+                ("etcd", self.etcd.take()),
+            ],
+            self.watchdog.take(),
+            self.tempdir.take(),
+            KEEP_DIR_ENV,
+        );
     }
 }
 

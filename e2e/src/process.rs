@@ -197,3 +197,29 @@ pub fn tail(path: &Path, lines: usize) -> String {
     let all: Vec<&str> = text.lines().collect();
     all[all.len().saturating_sub(lines)..].join("\n")
 }
+
+/// Stops a test cluster: its processes (SIGTERM, then SIGKILL), their pid files and its
+/// watchdog; then removes its directory, or keeps it (printing where) when `keep_env` is
+/// set.
+pub fn shut_down(
+    dir: &Path,
+    processes: Vec<(&str, Option<Child>)>,
+    watchdog: Option<Child>,
+    tempdir: Option<tempfile::TempDir>,
+    keep_env: &str,
+) {
+    let mut children = Vec::new();
+    for (name, child) in processes {
+        children.extend(child);
+        let _ = fs::remove_file(pid_file(dir, name));
+    }
+    terminate(children);
+    if let Some(watchdog) = watchdog {
+        kill_now(watchdog);
+    }
+    if env_path(keep_env).is_some() {
+        if let Some(dir) = tempdir {
+            eprintln!("test cluster directory kept: {}", dir.keep().display());
+        }
+    }
+}

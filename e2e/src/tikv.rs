@@ -20,7 +20,7 @@ use serde_json::Value;
 use tokio::sync::OnceCell;
 
 use crate::process::{
-    self, env_path, free_ports, kill_now, spawn_logged, spawn_watchdog, tail, terminate, unix_nanos,
+    self, env_path, free_ports, kill_now, spawn_logged, spawn_watchdog, tail, unix_nanos,
 };
 
 /// Environment variable naming a prebuilt `pd-server` binary.
@@ -461,21 +461,12 @@ impl TikvCluster {
 
 impl Drop for TikvCluster {
     fn drop(&mut self) {
-        let children: Vec<Child> = [self.store.take(), self.pd.take()]
-            .into_iter()
-            .flatten()
-            .collect();
-        terminate(children);
-        for name in ["pd", "store"] {
-            let _ = fs::remove_file(self.pid_file(name));
-        }
-        if let Some(watchdog) = self.watchdog.take() {
-            kill_now(watchdog);
-        }
-        if env_path(KEEP_DIR_ENV).is_some() {
-            if let Some(dir) = self.tempdir.take() {
-                eprintln!("TiKV test cluster directory kept: {}", dir.keep().display());
-            }
-        }
+        process::shut_down(
+            &self.dir,
+            vec![("store", self.store.take()), ("pd", self.pd.take())],
+            self.watchdog.take(),
+            self.tempdir.take(),
+            KEEP_DIR_ENV,
+        );
     }
 }

@@ -46,6 +46,15 @@ pub struct StandaloneArgs {
     /// With --kubernetes: the namespace to watch (empty: every namespace).
     #[arg(long, env = "KUBE_ACS_WATCH_NAMESPACE", default_value = "")]
     pub namespace: String,
+    /// Who may call the northbound API: `none` (anyone who reaches it) or `kubernetes`
+    /// (bearer tokens checked with TokenReview, each call with SubjectAccessReview, so RBAC
+    /// on namespaces applies as with kubectl).
+    #[arg(long, env = "KUBE_ACS_API_AUTH", value_enum, default_value_t = ApiAuth::None)]
+    pub api_auth: ApiAuth,
+    /// The namespace (tenant) of devices without a Device resource: its groups and profiles
+    /// provision them (the operator creates their Device resources there).
+    #[arg(long, env = "KUBE_ACS_DEVICE_NAMESPACE", default_value = "default")]
+    pub device_namespace: String,
     /// Directory the file server serves (default: `<data-dir>/files`).
     #[arg(long, env = "KUBE_ACS_FILES_DIR")]
     pub files_dir: Option<PathBuf>,
@@ -138,6 +147,15 @@ fn edge_name(args: &StandaloneArgs) -> String {
     format!("{host}-{}", std::process::id())
 }
 
+/// Who may call the northbound API.
+#[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ApiAuth {
+    /// No check: anyone who reaches the port (keep it on loopback or behind a proxy).
+    None,
+    /// Kubernetes users, as RBAC allows (TokenReview and SubjectAccessReview).
+    Kubernetes,
+}
+
 /// How logs are written.
 #[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
 pub enum LogFormat {
@@ -210,7 +228,7 @@ pub async fn run(args: StandaloneArgs, mode: Mode) -> anyhow::Result<()> {
     let edge_name = config.shared_store_edge.clone().unwrap_or_default();
     let edge = Edge::new(store, config);
     if let Some(dir) = &args.resources {
-        watch_resources(edge.clone(), dir).await?;
+        watch_resources(edge.clone(), dir, &args.device_namespace).await?;
         if mode == Mode::Standalone {
             cwmp_edge::device_tasks::spawn(edge.clone());
         }
@@ -218,7 +236,9 @@ pub async fn run(args: StandaloneArgs, mode: Mode) -> anyhow::Result<()> {
         let client = operator::client().await?;
         let namespace = (!args.namespace.is_empty()).then_some(args.namespace.as_str());
         let target = edge.clone();
+        let device_namespace = args.device_namespace.clone();
         operator::resource_watch::watch(client, namespace, move |set| {
+            let set = set.with_device_namespace(&device_namespace);
             tracing::info!(
                 devices = set.devices().len(),
                 groups = set.groups().len(),
@@ -249,6 +269,7 @@ pub async fn run(args: StandaloneArgs, mode: Mode) -> anyhow::Result<()> {
         store = %store_url,
         edge = %edge_name,
         tls = tls.is_some(),
+        api_auth = ?args.api_auth,
         "kube-acs {} ready",
         mode.name()
     );
@@ -262,7 +283,16 @@ pub async fn run(args: StandaloneArgs, mode: Mode) -> anyhow::Result<()> {
     ));
     let api = {
         let shutdown = shutdown.clone();
-        let router = cwmp_edge::nbi::router(edge.clone());
+        let router = match args.api_auth {
+            ApiAuth::None => cwmp_edge::nbi::router(edge.clone()),
+            ApiAuth::Kubernetes => {
+                let client = operator::client().await?;
+                cwmp_edge::nbi::router_with_access(
+                    edge.clone(),
+                    Arc::new(operator::api_auth::KubernetesAuthorizer::new(client)),
+                )
+            }
+        };
         tokio::spawn(async move {
             axum::serve(api_listener, router)
                 .with_graceful_shutdown(shutdown.cancelled_owned())
@@ -280,7 +310,7 @@ pub async fn run(args: StandaloneArgs, mode: Mode) -> anyhow::Result<()> {
         })
     };
 
-    wait_for_signal().await;
+    operator::shutdown_signal().await;
     tracing::info!("shutting down: finishing open requests");
     shutdown.cancel();
     let drained = tokio::time::timeout(Duration::from_secs(10), async {
@@ -329,8 +359,13 @@ const RESOURCE_POLL: Duration = Duration::from_secs(2);
 
 /// Loads the resources directory now (an unreadable directory is an error) and reloads it
 /// whenever a file changes.
-async fn watch_resources(edge: Arc<Edge>, dir: &std::path::Path) -> anyhow::Result<()> {
+async fn watch_resources(
+    edge: Arc<Edge>,
+    dir: &std::path::Path,
+    device_namespace: &str,
+) -> anyhow::Result<()> {
     let mut resources = crate::resource_dir::ResourceDir::new(dir);
+    let device_namespace = device_namespace.to_string();
     let reload = move |resources: &mut crate::resource_dir::ResourceDir| -> std::io::Result<()> {
         if let Some((set, errors)) = resources.reload_if_changed()? {
             for error in &errors {
@@ -347,7 +382,7 @@ async fn watch_resources(edge: Arc<Edge>, dir: &std::path::Path) -> anyhow::Resu
                 refused = errors.len(),
                 "resources loaded"
             );
-            edge.set_resources(set);
+            edge.set_resources(set.with_device_namespace(&device_namespace));
         }
         Ok(())
     };
@@ -382,25 +417,4 @@ async fn bind(address: SocketAddr, what: &str) -> anyhow::Result<TcpListener> {
         socket.listen(LISTEN_BACKLOG)
     };
     bind().with_context(|| format!("binding the {what} listener to {address}"))
-}
-
-async fn wait_for_signal() {
-    let interrupt = tokio::signal::ctrl_c();
-    #[cfg(unix)]
-    {
-        let mut terminate =
-            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-                Ok(signal) => signal,
-                Err(_) => {
-                    let _ = interrupt.await;
-                    return;
-                }
-            };
-        tokio::select! {
-            _ = interrupt => {}
-            _ = terminate.recv() => {}
-        }
-    }
-    #[cfg(not(unix))]
-    let _ = interrupt.await;
 }

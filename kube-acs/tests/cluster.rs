@@ -24,6 +24,9 @@ const NAMESPACE: &str = "kube-acs";
 const TENANT: &str = "tenant-a";
 const OTHER_TENANT: &str = "tenant-b";
 const DEVICES: u32 = 24;
+/// The device declared in tenant-b; every other one lands in tenant-a.
+const OTHER_DEVICE: u32 = 23;
+const TENANT_DEVICES: usize = DEVICES as usize - 1;
 const SSID: &str = "InternetGatewayDevice.LANDevice.1.WLANConfiguration.1.SSID";
 
 fn operator_user() -> User {
@@ -158,6 +161,10 @@ async fn start_edge(kube: &KubeCluster, store: &str, name: &str) -> EdgeProcess 
         format!("127.0.0.1:{files}"),
         "--session-timeout".into(),
         "5".into(),
+        "--api-auth".into(),
+        "kubernetes".into(),
+        "--device-namespace".into(),
+        TENANT.into(),
     ];
     let mut edge = EdgeProcess {
         process: AcsProcess::start(kube, name, &edge_user(), &args),
@@ -254,6 +261,29 @@ spec:
   - {name: InternetGatewayDevice.LANDevice.1.WLANConfiguration.1.SSID, value: "acs-{{ serialNumber }}"}
 "#;
 
+const OTHER_TENANT_RESOURCES: &str = r#"
+apiVersion: kubeacs.io/v1alpha1
+kind: Device
+metadata: {name: gateway-23, namespace: tenant-b}
+spec:
+  identity: {oui: 02C0DE, productClass: SimGW, serialNumber: SIM00000023}
+---
+apiVersion: kubeacs.io/v1alpha1
+kind: DeviceGroup
+metadata: {name: gateways, namespace: tenant-b}
+spec:
+  parameters:
+  - {name: DeviceInfo.ProductClass, operator: Equals, value: SimGW}
+---
+apiVersion: kubeacs.io/v1alpha1
+kind: ConfigProfile
+metadata: {name: wifi, namespace: tenant-b}
+spec:
+  groups: [gateways]
+  parameters:
+  - {name: InternetGatewayDevice.LANDevice.1.WLANConfiguration.1.SSID, value: tenant-b}
+"#;
+
 const REBOOT: &str = r#"
 apiVersion: kubeacs.io/v1alpha1
 kind: DeviceTask
@@ -334,21 +364,17 @@ async fn operator_and_edges_on_a_real_api_server() {
     kube.kubectl_stdin(&["apply", "-f", "-"], RESOURCES)
         .unwrap();
     let client = kube.client("admin").await.unwrap();
-    let edge_a = edges[0].api.clone();
+    kube.kubectl_stdin(&["apply", "-f", "-"], OTHER_TENANT_RESOURCES)
+        .unwrap();
+    let admin = Nbi::new(&edges[0].api, &kube.token("admin"));
     eventually(
-        "the edges to see the profile",
+        "the edges to see the profiles",
         Duration::from_secs(30),
         || {
-            let api = edge_a.clone();
+            let admin = admin.clone();
             async move {
-                let profiles: Value =
-                    reqwest::get(format!("{api}/api/v1/resources/configprofiles"))
-                        .await
-                        .ok()?
-                        .json()
-                        .await
-                        .ok()?;
-                (profiles.as_array()?.len() == 1).then_some(())
+                let (_, profiles) = admin.get("/api/v1/resources/configprofiles").await;
+                (profiles.as_array()?.len() == 2).then_some(())
             }
         },
     )
@@ -374,9 +400,15 @@ async fn operator_and_edges_on_a_real_api_server() {
         "{:?}",
         fleet.stats().errors()
     );
+    // Namespaces are tenants: the device declared in tenant-b gets tenant-b's profile only.
     for index in 0..DEVICES {
         let serial = fleet.config().identity.serial(index);
-        assert_eq!(fleet.value(index, SSID), Some(format!("acs-{serial}")));
+        let expected = if index == OTHER_DEVICE {
+            "tenant-b".to_string()
+        } else {
+            format!("acs-{serial}")
+        };
+        assert_eq!(fleet.value(index, SSID), Some(expected));
     }
     let devices: Api<Device> = Api::namespaced(client.clone(), TENANT);
     eventually(
@@ -386,7 +418,7 @@ async fn operator_and_edges_on_a_real_api_server() {
             let devices = devices.clone();
             async move {
                 let list = devices.list(&ListParams::default()).await.ok()?;
-                (list.items.len() == DEVICES as usize).then_some(())
+                (list.items.len() == TENANT_DEVICES).then_some(())
             }
         },
     )
@@ -420,7 +452,7 @@ async fn operator_and_edges_on_a_real_api_server() {
     ])
     .expect("the profile turns Ready");
     let profile = kubectl_json(&kube, &["get", "configprofile", "wifi", "-n", TENANT]);
-    assert_eq!(profile["status"]["appliedDevices"], DEVICES);
+    assert_eq!(profile["status"]["appliedDevices"], TENANT_DEVICES);
     assert_eq!(condition(&profile, "Reconciling"), None);
 
     // Editing the profile re-provisions the devices at their next contact; the profile is
@@ -436,55 +468,59 @@ async fn operator_and_edges_on_a_real_api_server() {
         r#"[{"op":"replace","path":"/spec/parameters/0/value","value":"v2-{{ serialNumber }}"}]"#,
     ])
     .unwrap();
+    // `kubectl wait` started right after the edit waits for the edit: it does not return
+    // while no device has informed since, and returns once they all have.
+    let wait = {
+        let kubectl = kube.binaries().kubectl.clone();
+        let kubeconfig = kube.kubeconfig("admin");
+        std::thread::spawn(move || {
+            let out = std::process::Command::new(kubectl)
+                .args(["wait", "--for=condition=Ready", "configprofile/wifi"])
+                .args(["-n", TENANT, "--timeout=120s"])
+                .env("KUBECONFIG", kubeconfig)
+                .output()
+                .unwrap();
+            (Instant::now(), out)
+        })
+    };
+    tokio::time::sleep(Duration::from_secs(4)).await;
+    assert!(
+        !wait.is_finished(),
+        "kubectl wait returned before any device had the edit"
+    );
     let profiles: Api<ConfigProfile> = Api::namespaced(client.clone(), TENANT);
-    eventually(
-        "the profile's new generation in progress",
-        Duration::from_secs(30),
-        || {
-            let profiles = profiles.clone();
-            async move {
-                let p = profiles.get("wifi").await.ok()?;
-                let status = p.status?;
-                let reconciling = status
-                    .conditions
-                    .iter()
-                    .any(|c| c.type_ == "Reconciling" && c.status == "True");
-                (status.observed_generation == Some(2) && reconciling).then_some(())
-            }
-        },
-    )
-    .await;
+    let status = profiles.get("wifi").await.unwrap().status.unwrap();
+    assert_eq!(status.observed_generation, Some(2));
+    assert!(status
+        .conditions
+        .iter()
+        .any(|c| c.type_ == "Reconciling" && c.status == "True"));
+    let informed = Instant::now();
     let periodic = batch(&fleet, Trigger::Periodic).await;
     assert_eq!(periodic.failed, 0, "{:?}", fleet.stats().errors());
-    kube.kubectl(&[
-        "wait",
-        "--for=condition=Ready",
-        "configprofile/wifi",
-        "-n",
-        TENANT,
-        "--timeout=60s",
-    ])
-    .expect("the profile turns Ready at generation 2");
-    for index in 0..DEVICES {
+    let (returned, out) = wait.join().unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(returned > informed);
+    for index in (0..DEVICES).filter(|i| *i != OTHER_DEVICE) {
         let serial = fleet.config().identity.serial(index);
         assert_eq!(fleet.value(index, SSID), Some(format!("v2-{serial}")));
     }
 
     // Each device's connection-request credentials, through the northbound API.
-    let http = reqwest::Client::new();
     for index in 0..DEVICES {
         let (username, password) = fleet.cr_credentials(index);
         let id = fleet.config().identity.device_id(index);
-        let response = http
-            .put(format!(
-                "{}/api/v1/devices/{id}/connection-request",
-                edges[0].api
-            ))
-            .json(&serde_json::json!({"username": username, "password": password}))
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(response.status(), 204);
+        let status = admin
+            .put(
+                &format!("/api/v1/devices/{id}/connection-request"),
+                &serde_json::json!({"username": username, "password": password}),
+            )
+            .await;
+        assert_eq!(status, 204);
     }
 
     // A DeviceTask reboots the group, two devices at a time; the leading operator is killed
@@ -521,34 +557,26 @@ async fn operator_and_edges_on_a_real_api_server() {
     .await;
     assert_eq!(
         (done.succeeded, done.failed, done.pending, done.running),
-        (u64::from(DEVICES), 0, 0, 0),
+        (TENANT_DEVICES as u64, 0, 0, 0),
         "{}",
         operators[1 - killed].process.log()
     );
-    let results: Value = reqwest::get(format!(
-        "{}/api/v1/devicetasks/reboot-gateways/results",
-        edges[0].api
-    ))
-    .await
-    .unwrap()
-    .json()
-    .await
-    .unwrap();
+    let (status, results) = admin
+        .get("/api/v1/namespaces/tenant-a/devicetasks/reboot-gateways/results")
+        .await;
+    assert_eq!(status, 200, "{results}");
+    let other_edge = Nbi::new(&edges[1].api, &kube.token("admin"));
     for index in 0..DEVICES {
         let id = fleet.config().identity.device_id(index);
-        let tasks: Value = reqwest::get(format!("{}/api/v1/devices/{id}/tasks", edges[1].api))
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
+        let (_, tasks) = other_edge.get(&format!("/api/v1/devices/{id}/tasks")).await;
         let reboots = tasks
             .as_array()
             .unwrap()
             .iter()
             .filter(|t| t["spec"]["name"] == "reboot")
             .count();
-        assert_eq!(reboots, 1, "device {id}: {tasks}\nrun: {results}");
+        let expected = usize::from(index != OTHER_DEVICE);
+        assert_eq!(reboots, expected, "device {id}: {tasks}\nrun: {results}");
     }
     let events = kube
         .kubectl(&[
@@ -586,11 +614,11 @@ async fn operator_and_edges_on_a_real_api_server() {
         .as_str()
         .unwrap()
         .to_string();
-    let (status, _) = get(&edges[0].api, &format!("/api/v1/devices/{gone}")).await;
+    let (status, _) = admin.get(&format!("/api/v1/devices/{gone}")).await;
     assert_eq!(status, 200);
     kube.kubectl(&["delete", "device", &name, "-n", TENANT, "--timeout=60s"])
         .expect("the Device is deleted once its state is");
-    let (status, _) = get(&edges[1].api, &format!("/api/v1/devices/{gone}")).await;
+    let (status, _) = other_edge.get(&format!("/api/v1/devices/{gone}")).await;
     assert_eq!(status, 404, "the device's state is gone from the store");
     assert!(devices.get_opt(&name).await.unwrap().is_none());
 
@@ -614,7 +642,7 @@ async fn operator_and_edges_on_a_real_api_server() {
     );
     assert_eq!(
         String::from_utf8_lossy(&own.stdout).lines().count(),
-        DEVICES as usize - 1
+        TENANT_DEVICES - 1
     );
     for args in [
         &["get", "devices", "-n", OTHER_TENANT][..],
@@ -629,11 +657,90 @@ async fn operator_and_edges_on_a_real_api_server() {
             String::from_utf8_lossy(&out.stderr)
         );
     }
+
+    // The same through the northbound API: alice's token reaches her tenant's devices only.
+    let alice = Nbi::new(&edges[1].api, &kube.token("alice"));
+    let mine = fleet.config().identity.device_id(1);
+    let theirs = fleet.config().identity.device_id(OTHER_DEVICE);
+    let (status, device) = alice.get(&format!("/api/v1/devices/{mine}")).await;
+    assert_eq!(status, 200, "{device}");
+    let (status, error) = alice.get(&format!("/api/v1/devices/{theirs}")).await;
+    assert_eq!(status, 403, "{error}");
+    assert!(
+        error["error"]
+            .as_str()
+            .unwrap()
+            .contains("namespace tenant-b"),
+        "{error}"
+    );
+    let (status, _) = alice.get("/api/v1/devices").await;
+    assert_eq!(status, 403, "listing every namespace's devices");
+    let queued = alice
+        .post(
+            &format!("/api/v1/devices/{theirs}/tasks"),
+            &serde_json::json!({"name": "reboot"}),
+        )
+        .await;
+    assert_eq!(queued, 403);
+    let (status, _) = Nbi::new(&edges[1].api, "not-a-token")
+        .get(&format!("/api/v1/devices/{mine}"))
+        .await;
+    assert_eq!(status, 401);
+    let anonymous = reqwest::get(format!("{}/api/v1/devices/{mine}", edges[1].api))
+        .await
+        .unwrap();
+    assert_eq!(anonymous.status(), 401);
     drop(edges);
 }
 
-async fn get(api: &str, path: &str) -> (u16, Value) {
-    let response = reqwest::get(format!("{api}{path}")).await.unwrap();
-    let status = response.status().as_u16();
-    (status, response.json().await.unwrap_or(Value::Null))
+/// The northbound API of one edge, called with a bearer token.
+#[derive(Clone)]
+struct Nbi {
+    base: String,
+    token: String,
+    http: reqwest::Client,
+}
+
+impl Nbi {
+    fn new(base: &str, token: &str) -> Nbi {
+        Nbi {
+            base: base.to_string(),
+            token: token.to_string(),
+            http: reqwest::Client::new(),
+        }
+    }
+
+    async fn get(&self, path: &str) -> (u16, Value) {
+        let response = self
+            .http
+            .get(format!("{}{path}", self.base))
+            .bearer_auth(&self.token)
+            .send()
+            .await
+            .unwrap();
+        let status = response.status().as_u16();
+        (status, response.json().await.unwrap_or(Value::Null))
+    }
+
+    async fn put(&self, path: &str, body: &Value) -> u16 {
+        let request = self.http.put(format!("{}{path}", self.base));
+        let response = request
+            .bearer_auth(&self.token)
+            .json(body)
+            .send()
+            .await
+            .unwrap();
+        response.status().as_u16()
+    }
+
+    async fn post(&self, path: &str, body: &Value) -> u16 {
+        let request = self.http.post(format!("{}{path}", self.base));
+        let response = request
+            .bearer_auth(&self.token)
+            .json(body)
+            .send()
+            .await
+            .unwrap();
+        response.status().as_u16()
+    }
 }

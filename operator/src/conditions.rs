@@ -6,7 +6,7 @@
 //! beside. [`merge`] keeps a condition's `lastTransitionTime` while its status stays the same,
 //! so an unchanged status compares equal and is never written again.
 
-use k8s_openapi::apimachinery::pkg::apis::meta::v1::Condition;
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::{Condition, Time};
 
 /// Adds `Reconciling` (mirrors `Progressing=True`) and `Stalled` (mirrors `Degraded=True`
 /// while nothing progresses any more), so kstatus reads the same health as people do.
@@ -50,6 +50,32 @@ pub fn merge(old: &[Condition], new: Vec<Condition>) -> Vec<Condition> {
         .collect()
 }
 
+/// Conditions of a resource whose generation `generation` kube-acs has not acted on yet: not
+/// Ready, Progressing. Written as soon as the operator sees the change, so that
+/// `kubectl wait --for=condition=Ready` right after an edit waits for the edit, not for the
+/// previous generation's outcome.
+pub fn awaiting_generation(generation: i64, now: Time) -> Vec<Condition> {
+    let condition = |kind: &str, status: &str| Condition {
+        type_: kind.to_string(),
+        status: status.to_string(),
+        reason: "NewGeneration".to_string(),
+        message: format!("applying generation {generation}"),
+        last_transition_time: now.clone(),
+        observed_generation: Some(generation),
+    };
+    vec![
+        condition("Ready", "False"),
+        condition("Progressing", "True"),
+    ]
+}
+
+/// Whether a status computed for generation `observed` describes an older generation than
+/// the resource's `generation`.
+pub fn is_stale(observed: Option<i64>, generation: Option<i64>) -> bool {
+    matches!((observed, generation), (Some(o), Some(g)) if o < g)
+        || (observed.is_none() && generation.is_some())
+}
+
 /// The status (`True`/`False`) of condition `kind`, if present.
 pub fn status_of<'c>(conditions: &'c [Condition], kind: &str) -> Option<&'c str> {
     conditions
@@ -61,7 +87,6 @@ pub fn status_of<'c>(conditions: &'c [Condition], kind: &str) -> Option<&'c str>
 #[cfg(test)]
 mod tests {
     use super::*;
-    use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
 
     fn condition(kind: &str, status: bool, at: i64) -> Condition {
         Condition {
@@ -127,6 +152,21 @@ mod tests {
     fn ready_alone_adds_nothing() {
         let conditions = with_kstatus(vec![condition("Ready", true, 1)]);
         assert_eq!(types(&conditions), [("Ready", "True")]);
+    }
+
+    #[test]
+    fn staleness_compares_generations() {
+        assert!(is_stale(Some(1), Some(2)));
+        assert!(is_stale(None, Some(1)));
+        assert!(!is_stale(Some(2), Some(2)));
+        assert!(!is_stale(None, None));
+        let conditions = with_kstatus(awaiting_generation(
+            2,
+            condition("Ready", true, 5).last_transition_time,
+        ));
+        assert_eq!(status_of(&conditions, "Ready"), Some("False"));
+        assert_eq!(status_of(&conditions, "Reconciling"), Some("True"));
+        assert!(conditions.iter().all(|c| c.observed_generation == Some(2)));
     }
 
     #[test]

@@ -20,7 +20,7 @@ use crds::{
 use cwmp_edge::edge::{now_millis, Edge};
 use futures::channel::mpsc;
 use futures::StreamExt;
-use k8s_openapi::apimachinery::pkg::apis::meta::v1::Condition;
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::{Condition, ObjectMeta, Time};
 use kube::api::{Patch, PatchParams};
 use kube::core::NamespaceResourceScope;
 use kube::runtime::controller::Action;
@@ -28,10 +28,11 @@ use kube::runtime::events::{Event, EventType, Recorder};
 use kube::runtime::finalizer::{finalizer, Event as Finalized};
 use kube::runtime::{watcher, Controller};
 use kube::{Api, Client, Resource, ResourceExt};
+use provisioning::resources::key_of;
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 
-use crate::conditions::{merge, status_of, with_kstatus};
+use crate::conditions::{awaiting_generation, is_stale, merge, status_of, with_kstatus};
 use crate::metrics::Metrics;
 
 /// The field manager of every write.
@@ -53,7 +54,8 @@ pub enum Error {
     Finalizer(String),
 }
 
-/// Statuses computed from the store in the last sweep, by resource name.
+/// Statuses computed from the store in the last sweep, by resource key (`namespace/name`, the
+/// name alone in `default`).
 #[derive(Default)]
 pub struct Snapshot {
     /// Whether a sweep has completed.
@@ -222,7 +224,7 @@ fn awaiting_status(device: &Device) -> DeviceStatus {
         .metadata
         .creation_timestamp
         .clone()
-        .unwrap_or_else(|| k8s_openapi::apimachinery::pkg::apis::meta::v1::Time(now()));
+        .unwrap_or_else(|| Time(now()));
     let condition = |kind: &str, status: &str| Condition {
         type_: kind.to_string(),
         status: status.to_string(),
@@ -243,6 +245,12 @@ fn awaiting_status(device: &Device) -> DeviceStatus {
 
 fn now() -> k8s_openapi::jiff::Timestamp {
     k8s_openapi::jiff::Timestamp::from_millisecond(now_millis() as i64).unwrap_or_default()
+}
+
+/// The resource's generation when a computed status describes an older one (the sweep has
+/// not caught up with an edit yet).
+fn stale(observed: Option<i64>, meta: &ObjectMeta) -> Option<i64> {
+    is_stale(observed, meta.generation).then_some(meta.generation)?
 }
 
 /// Requeue while no sweep has completed yet; otherwise the next sweep triggers the reconcile.
@@ -274,10 +282,14 @@ async fn reconcile_device(device: Arc<Device>, ctx: Arc<Context>) -> Result<Acti
 async fn apply_device(device: &Device, ctx: &Context) -> Result<Action, Error> {
     let snapshot = ctx.snapshot();
     let current = device.status.as_ref();
-    let mut status = match snapshot.devices.get(&device.name_any()) {
+    let mut status = match snapshot.devices.get(&key_of(device)) {
         Some(status) => status.clone(),
         None => awaiting_status(device),
     };
+    if let Some(generation) = stale(status.observed_generation, &device.metadata) {
+        status.observed_generation = Some(generation);
+        status.conditions = awaiting_generation(generation, Time(now()));
+    }
     status.conditions = conditions(current.map(|s| s.conditions.as_slice()), status.conditions);
     let was_ready = current.and_then(|s| status_of(&s.conditions, "Ready")) == Some("True");
     if write_status(ctx, device, current, &status).await? {
@@ -336,9 +348,14 @@ async fn cleanup_device(device: &Device, ctx: &Context) -> Result<Action, Error>
 
 async fn reconcile_group(group: Arc<DeviceGroup>, ctx: Arc<Context>) -> Result<Action, Error> {
     let snapshot = ctx.snapshot();
-    if let Some(status) = snapshot.groups.get(&group.name_any()) {
+    let computed = snapshot.groups.get(&key_of(group.as_ref()));
+    if computed.is_some() || snapshot.complete {
         let current = group.status.as_ref();
-        let mut status = status.clone();
+        let mut status = computed.cloned().unwrap_or_default();
+        if let Some(generation) = stale(status.observed_generation, &group.metadata) {
+            status.observed_generation = Some(generation);
+            status.conditions = awaiting_generation(generation, Time(now()));
+        }
         status.conditions = conditions(current.map(|s| s.conditions.as_slice()), status.conditions);
         let was_ready = current.and_then(|s| status_of(&s.conditions, "Ready"));
         if write_status(ctx.as_ref(), group.as_ref(), current, &status).await?
@@ -362,9 +379,14 @@ async fn reconcile_profile(
     ctx: Arc<Context>,
 ) -> Result<Action, Error> {
     let snapshot = ctx.snapshot();
-    if let Some(status) = snapshot.profiles.get(&profile.name_any()) {
+    let computed = snapshot.profiles.get(&key_of(profile.as_ref()));
+    if computed.is_some() || snapshot.complete {
         let current = profile.status.as_ref();
-        let mut status = status.clone();
+        let mut status = computed.cloned().unwrap_or_default();
+        if let Some(generation) = stale(status.observed_generation, &profile.metadata) {
+            status.observed_generation = Some(generation);
+            status.conditions = awaiting_generation(generation, Time(now()));
+        }
         status.conditions = conditions(current.map(|s| s.conditions.as_slice()), status.conditions);
         let was_ready = current.and_then(|s| status_of(&s.conditions, "Ready")) == Some("True");
         if write_status(ctx.as_ref(), profile.as_ref(), current, &status).await?
@@ -385,9 +407,9 @@ async fn reconcile_profile(
 }
 
 async fn reconcile_task(task: Arc<DeviceTask>, ctx: Arc<Context>) -> Result<Action, Error> {
-    let name = task.name_any();
     let current = task.status.as_ref();
-    let Some((run, counters, _)) = cwmp_edge::device_tasks::results(&ctx.edge, &name).await? else {
+    let key = key_of(task.as_ref());
+    let Some((run, counters, _)) = cwmp_edge::device_tasks::results(&ctx.edge, &key).await? else {
         // Not started yet: the run starts on the next tick once the edge sees the task.
         return Ok(Action::requeue(Duration::from_secs(1)));
     };

@@ -7,6 +7,7 @@
 //! when its resource is deleted, and runs DeviceTasks on their devices. Every replica serves
 //! `/metrics`, `/healthz` and `/readyz`.
 
+pub mod api_auth;
 pub mod conditions;
 pub mod controller;
 pub mod leader;
@@ -21,13 +22,13 @@ use std::time::Duration;
 
 use anyhow::Context as _;
 use clap::Args;
-use crds::device::DeviceIdentity;
-use crds::{Device, DeviceSpec};
+use crds::Device;
 use cwmp_edge::config::EdgeConfig;
 use cwmp_edge::edge::{now_millis, Edge};
 use kube::api::{Patch, PatchParams};
 use kube::runtime::events::{EventType, Recorder, Reporter};
 use kube::{Api, Client, ResourceExt};
+use provisioning::resources::key_of;
 
 use crate::controller::{Context, Snapshot, SweepTriggers, FIELD_MANAGER};
 use crate::leader::LeaderElection;
@@ -139,8 +140,9 @@ pub async fn run(args: OperatorArgs) -> anyhow::Result<()> {
     let namespace = (!args.namespace.is_empty()).then_some(args.namespace.as_str());
     let watched = {
         let edge = edge.clone();
+        let device_namespace = args.device_namespace.clone();
         resource_watch::watch(client.clone(), namespace, move |set| {
-            edge.set_resources(set)
+            edge.set_resources(set.with_device_namespace(&device_namespace))
         })
         .await?
     };
@@ -165,7 +167,6 @@ pub async fn run(args: OperatorArgs) -> anyhow::Result<()> {
         ctx.clone(),
         triggers,
         Duration::from_secs_f64(args.status_interval.max(0.5)),
-        args.device_namespace.clone(),
     ));
     tokio::select! {
         _ = election.hold(&client) => {
@@ -181,12 +182,7 @@ pub async fn run(args: OperatorArgs) -> anyhow::Result<()> {
 
 /// Sweeps the store into the status snapshot every `interval`, creates Device resources for
 /// discovered devices, and reconciles everything after each sweep.
-async fn sweep_loop(
-    ctx: Arc<Context>,
-    triggers: SweepTriggers,
-    interval: Duration,
-    device_namespace: String,
-) {
+async fn sweep_loop(ctx: Arc<Context>, triggers: SweepTriggers, interval: Duration) {
     let mut announced: HashSet<String> = HashSet::new();
     loop {
         let resources = ctx.edge.resources();
@@ -198,7 +194,7 @@ async fn sweep_loop(
                 let discovered: Vec<&Device> = statuses
                     .devices
                     .iter()
-                    .filter(|d| !declared.contains(&d.name_any()))
+                    .filter(|d| !declared.contains(&key_of(*d)))
                     .collect();
                 let snapshot = Snapshot {
                     complete: true,
@@ -207,11 +203,11 @@ async fn sweep_loop(
                         .iter()
                         .filter_map(|d| {
                             let status = d.status.clone()?;
-                            status.last_inform.is_some().then(|| (d.name_any(), status))
+                            status.last_inform.is_some().then(|| (key_of(d), status))
                         })
                         .collect(),
-                    groups: by_name(&statuses.groups, |g| g.status.clone()),
-                    profiles: by_name(&statuses.profiles, |p| p.status.clone()),
+                    groups: by_key(&statuses.groups, |g| g.status.clone()),
+                    profiles: by_key(&statuses.profiles, |p| p.status.clone()),
                 };
                 ctx.metrics
                     .queue_depth
@@ -222,7 +218,8 @@ async fn sweep_loop(
                 // At most one interval's worth of writes per sweep; the rest next time.
                 let budget = ctx.writes.within(interval);
                 for device in discovered.into_iter().take(budget) {
-                    if let Err(error) = create_device(&ctx, device, &device_namespace).await {
+                    let namespace = device.metadata.namespace.as_deref().unwrap_or_default();
+                    if let Err(error) = create_device(&ctx, device, namespace).await {
                         tracing::warn!(device = %device.name_any(), %error, "could not create the Device resource");
                     } else if announced.insert(device.name_any()) {
                         ctx.metrics.devices_discovered.inc();
@@ -235,13 +232,13 @@ async fn sweep_loop(
     }
 }
 
-fn by_name<K: kube::Resource, S>(
+fn by_key<K: kube::Resource, S>(
     objects: &[K],
     status: impl Fn(&K) -> Option<S>,
 ) -> HashMap<String, S> {
     objects
         .iter()
-        .filter_map(|o| Some((o.meta().name.clone()?, status(o)?)))
+        .filter_map(|o| Some((key_of(o), status(o)?)))
         .collect()
 }
 
@@ -251,19 +248,7 @@ async fn create_device(ctx: &Context, device: &Device, namespace: &str) -> anyho
     let name = device.name_any();
     let api: Api<Device> = Api::namespaced(ctx.client.clone(), namespace);
     let identity = &device.spec.identity;
-    let mut resource = Device::new(
-        &name,
-        DeviceSpec {
-            identity: DeviceIdentity {
-                oui: identity.oui.clone(),
-                product_class: identity.product_class.clone(),
-                serial_number: identity.serial_number.clone(),
-            },
-            customer: Default::default(),
-            parameters: Vec::new(),
-            connection_request_secret: None,
-        },
-    );
+    let mut resource = Device::for_identity(&name, identity.clone());
     resource.metadata.labels = Some(BTreeMap::from([(
         "kubeacs.io/discovered".to_string(),
         "true".to_string(),
@@ -294,7 +279,8 @@ async fn create_device(ctx: &Context, device: &Device, namespace: &str) -> anyho
     Ok(())
 }
 
-async fn shutdown_signal() {
+/// Resolves on SIGINT or SIGTERM.
+pub async fn shutdown_signal() {
     let interrupt = tokio::signal::ctrl_c();
     let mut terminate =
         match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {

@@ -10,37 +10,128 @@ use cwmp::DeviceIdStruct;
 use crate::desired::{compile, DesiredState, ProfileError};
 use crate::membership::{DeviceFacts, GroupSet, InvalidGroup};
 
-/// A consistent set of resources, replaced as a whole when the resources change.
+/// The namespace of resources that name none (standalone YAML often does not), and the
+/// default namespace of devices that inform without a Device resource.
+pub const DEFAULT_NAMESPACE: &str = "default";
+
+/// How a namespaced resource is keyed across tenants: its name in the default namespace,
+/// `namespace/name` elsewhere (so standalone keys, all in the default namespace, stay plain
+/// names).
+pub fn resource_key(namespace: &str, name: &str) -> String {
+    if namespace == DEFAULT_NAMESPACE {
+        name.to_string()
+    } else {
+        format!("{namespace}/{name}")
+    }
+}
+
+/// The [`resource_key`] of a resource.
+pub fn key_of(resource: &impl kube::Resource) -> String {
+    let meta = resource.meta();
+    resource_key(
+        meta.namespace.as_deref().unwrap_or(DEFAULT_NAMESPACE),
+        meta.name.as_deref().unwrap_or_default(),
+    )
+}
+
+/// The groups and profiles of one namespace: a tenant. A device gets only the profiles of its
+/// own namespace, through groups of that namespace.
 #[derive(Debug, Default)]
+struct Tenant {
+    groups: GroupSet,
+    profiles: Vec<ConfigProfile>,
+}
+
+/// A consistent set of resources, replaced as a whole when the resources change.
+///
+/// Namespaces are tenants: a device belongs to the namespace of its Device resource, or to
+/// the device namespace ([`ResourceSet::with_device_namespace`]) while it has none, and only
+/// the groups, profiles and tasks of that namespace apply to it.
+#[derive(Debug)]
 pub struct ResourceSet {
     devices: BTreeMap<String, Device>,
     by_identity: HashMap<(String, String, String), String>,
-    groups: GroupSet,
+    tenants: HashMap<String, Tenant>,
     group_list: Vec<DeviceGroup>,
     profiles: Vec<ConfigProfile>,
     tasks: Vec<DeviceTask>,
     invalid_groups: Vec<(String, InvalidGroup)>,
+    device_namespace: String,
+}
+
+impl Default for ResourceSet {
+    fn default() -> Self {
+        ResourceSet::new(Vec::new(), Vec::new(), Vec::new(), Vec::new())
+    }
+}
+
+/// The resource's namespace, [`DEFAULT_NAMESPACE`] filled in where it names none.
+fn namespaced<K: kube::Resource>(mut resource: K) -> K {
+    let namespace = &mut resource.meta_mut().namespace;
+    if namespace.as_deref().is_none_or(str::is_empty) {
+        *namespace = Some(DEFAULT_NAMESPACE.to_string());
+    }
+    resource
+}
+
+fn namespace_of_resource(resource: &impl kube::Resource) -> &str {
+    resource
+        .meta()
+        .namespace
+        .as_deref()
+        .unwrap_or(DEFAULT_NAMESPACE)
 }
 
 impl ResourceSet {
-    /// Indexes resources; groups that cannot be used are kept aside with the reason.
+    /// Indexes resources by namespace; groups that cannot be used are kept aside with the
+    /// reason. Resources without a namespace are in [`DEFAULT_NAMESPACE`].
     pub fn new(
         devices: Vec<Device>,
         groups: Vec<DeviceGroup>,
         profiles: Vec<ConfigProfile>,
         tasks: Vec<DeviceTask>,
     ) -> ResourceSet {
-        let (compiled, invalid_groups) = GroupSet::new(&groups);
+        let groups: Vec<DeviceGroup> = groups.into_iter().map(namespaced).collect();
+        let profiles: Vec<ConfigProfile> = profiles.into_iter().map(namespaced).collect();
+        let tasks: Vec<DeviceTask> = tasks.into_iter().map(namespaced).collect();
+        let mut tenants: HashMap<String, Tenant> = HashMap::new();
+        let mut invalid_groups = Vec::new();
+        let mut by_namespace: BTreeMap<&str, Vec<DeviceGroup>> = BTreeMap::new();
+        for group in &groups {
+            by_namespace
+                .entry(namespace_of_resource(group))
+                .or_default()
+                .push(group.clone());
+        }
+        for (namespace, groups) in by_namespace {
+            let (compiled, invalid) = GroupSet::new(&groups);
+            invalid_groups.extend(
+                invalid
+                    .into_iter()
+                    .map(|(name, reason)| (resource_key(namespace, &name), reason)),
+            );
+            tenants.entry(namespace.to_string()).or_default().groups = compiled;
+        }
+        for profile in &profiles {
+            tenants
+                .entry(namespace_of_resource(profile).to_string())
+                .or_default()
+                .profiles
+                .push(profile.clone());
+        }
         let mut set = ResourceSet {
-            groups: compiled,
+            devices: BTreeMap::new(),
+            by_identity: HashMap::new(),
+            tenants,
             group_list: groups,
             profiles,
             tasks,
             invalid_groups,
-            ..ResourceSet::default()
+            device_namespace: DEFAULT_NAMESPACE.to_string(),
         };
         for device in devices {
-            let name = device.metadata.name.clone().unwrap_or_default();
+            let device = namespaced(device);
+            let key = key_of(&device);
             let id = &device.spec.identity;
             set.by_identity.insert(
                 (
@@ -48,14 +139,28 @@ impl ResourceSet {
                     id.product_class.clone(),
                     id.serial_number.clone(),
                 ),
-                name.clone(),
+                key.clone(),
             );
-            set.devices.insert(name, device);
+            set.devices.insert(key, device);
         }
         set
     }
 
-    /// Device resources by name.
+    /// The same set, with `namespace` as the namespace of devices that have no Device
+    /// resource (where the operator creates theirs).
+    pub fn with_device_namespace(mut self, namespace: &str) -> ResourceSet {
+        if !namespace.is_empty() {
+            self.device_namespace = namespace.to_string();
+        }
+        self
+    }
+
+    /// The namespace of devices without a Device resource.
+    pub fn device_namespace(&self) -> &str {
+        &self.device_namespace
+    }
+
+    /// Device resources by [`resource_key`].
     pub fn devices(&self) -> &BTreeMap<String, Device> {
         &self.devices
     }
@@ -65,14 +170,9 @@ impl ResourceSet {
         &self.group_list
     }
 
-    /// Groups that cannot be used, with the reason.
+    /// Groups that cannot be used (by [`resource_key`]), with the reason.
     pub fn invalid_groups(&self) -> &[(String, InvalidGroup)] {
         &self.invalid_groups
-    }
-
-    /// The compiled groups.
-    pub fn group_set(&self) -> &GroupSet {
-        &self.groups
     }
 
     /// Profile resources.
@@ -95,6 +195,28 @@ impl ResourceSet {
         self.by_identity
             .get(&key)
             .and_then(|name| self.devices.get(name))
+    }
+
+    /// The namespace (tenant) of a CPE: its Device resource's, else the device namespace.
+    pub fn namespace_of(&self, identity: &DeviceIdStruct) -> &str {
+        self.device_for(identity)
+            .map(namespace_of_resource)
+            .unwrap_or(&self.device_namespace)
+    }
+
+    /// The names of the groups of `namespace` a device is a member of, sorted.
+    pub fn memberships(&self, namespace: &str, facts: &DeviceFacts) -> Vec<String> {
+        self.tenants
+            .get(namespace)
+            .map(|t| t.groups.memberships(facts))
+            .unwrap_or_default()
+    }
+
+    /// Whether a device is a member of group `group` of `namespace`.
+    pub fn is_member(&self, namespace: &str, group: &str, facts: &DeviceFacts) -> bool {
+        self.tenants
+            .get(namespace)
+            .is_some_and(|t| t.groups.is_member(group, facts))
     }
 
     /// Whether anything here can give a device a desired state.
@@ -158,7 +280,8 @@ impl ResourceSet {
         }
     }
 
-    /// The desired state of a CPE whose data model root is `root`.
+    /// The desired state of a CPE whose data model root is `root`, from the profiles of its
+    /// namespace and its own overrides.
     pub fn desired(
         &self,
         identity: &DeviceIdStruct,
@@ -169,7 +292,12 @@ impl ResourceSet {
             .device_for(identity)
             .map(|d| d.spec.parameters.as_slice())
             .unwrap_or_default();
-        compile(facts, overrides, &self.groups, &self.profiles, root)
+        let empty = Tenant::default();
+        let tenant = self
+            .tenants
+            .get(self.namespace_of(identity))
+            .unwrap_or(&empty);
+        compile(facts, overrides, &tenant.groups, &tenant.profiles, root)
     }
 }
 
