@@ -691,3 +691,226 @@ async fn live_fleet_informs_periodically() {
         "{devices:?}"
     );
 }
+
+/// A fleet on a standalone ACS with a resources directory, a firmware image `2.0.0.bin` on
+/// its file server, and every device's connection-request credentials set.
+struct RolloutFleet {
+    setup: Setup,
+    resources: tempfile::TempDir,
+    size: usize,
+    sha256: String,
+}
+
+async fn rollout_fleet(devices: u32, faults: TransferFaults) -> RolloutFleet {
+    let resources = tempfile::tempdir().unwrap();
+    let dir = resources.path().display().to_string();
+    let setup = start(
+        "tr098",
+        devices,
+        &["--resources", &dir, "--task-max-attempts", "1"],
+        |config| {
+            config.seed = 7;
+            config.reboot_delay = Duration::from_millis(200);
+            config.transfer_faults = faults;
+        },
+    )
+    .await;
+    let boot = batch(&setup.fleet, devices, Trigger::Pending).await;
+    assert_eq!(boot.ok, u64::from(devices));
+    let image: Vec<u8> = (0..40_000u32).map(|i| (i % 241) as u8).collect();
+    std::fs::create_dir_all(&setup.acs.files_dir).unwrap();
+    std::fs::write(setup.acs.files_dir.join("2.0.0.bin"), &image).unwrap();
+    let sha256 = {
+        use sha2::Digest;
+        sha2::Sha256::digest(&image)
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect::<String>()
+    };
+    let api = setup.acs.api();
+    for index in 0..devices {
+        set_cr_credentials(&api, &setup.fleet, index).await;
+    }
+    RolloutFleet {
+        setup,
+        resources,
+        size: image.len(),
+        sha256,
+    }
+}
+
+impl RolloutFleet {
+    /// Writes the group, the Firmware and the FirmwareRollout (with `strategy` and `extra`
+    /// spec lines) into the resources directory.
+    fn write_rollout(&self, strategy: &str, extra: &str) {
+        let yaml = format!(
+            r#"apiVersion: kubeacs.io/v1alpha1
+kind: DeviceGroup
+metadata: {{name: gateways}}
+spec:
+  parameters:
+  - {{name: DeviceInfo.ProductClass, operator: Equals, value: SimGW}}
+---
+apiVersion: kubeacs.io/v1alpha1
+kind: Firmware
+metadata: {{name: gw-2.0.0}}
+spec:
+  version: "2.0.0"
+  file: 2.0.0.bin
+  size: {size}
+  sha256: {sha}
+  compatible: {{productClasses: [SimGW]}}
+---
+apiVersion: kubeacs.io/v1alpha1
+kind: FirmwareRollout
+metadata: {{name: gw-upgrade}}
+spec:
+  firmware: gw-2.0.0
+  target: {{group: gateways}}
+{extra}  strategy:
+{strategy}"#,
+            size = self.size,
+            sha = self.sha256,
+        );
+        std::fs::write(self.resources.path().join("rollout.yaml"), yaml).unwrap();
+    }
+
+    async fn status(&self) -> Value {
+        let rollouts = get(&self.setup.acs.api(), "/api/v1/resources/firmwarerollouts").await;
+        rollouts[0]["status"].clone()
+    }
+
+    /// Polls the rollout's status until `done` holds for it, up to `timeout`.
+    async fn wait_for(
+        &self,
+        what: &str,
+        timeout: Duration,
+        done: impl Fn(&Value) -> bool,
+    ) -> Value {
+        let deadline = Instant::now() + timeout;
+        loop {
+            let status = self.status().await;
+            if done(&status) {
+                return status;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "timed out waiting for {what}: {status}"
+            );
+            tokio::time::sleep(Duration::from_millis(250)).await;
+        }
+    }
+}
+
+const THREE_WAVES: &str = "    canary: {count: 20, soakSeconds: 1}
+    steps:
+    - {percent: 50}
+    - {percent: 100}
+    maxInFlight: 100
+    ratePerMinute: 6000
+    retries: 1
+    deviceTimeoutSeconds: 60
+    failureThreshold: {percent: 10, action: Pause}
+";
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_thousand_devices_upgrade_in_three_waves_despite_two_percent_failures() {
+    const DEVICES: u32 = 1000;
+    let fleet = rollout_fleet(
+        DEVICES,
+        TransferFaults {
+            download_failure: 0.02,
+            ..TransferFaults::default()
+        },
+    )
+    .await;
+    fleet.write_rollout(THREE_WAVES, "");
+    let status = fleet
+        .wait_for("the rollout to complete", Duration::from_secs(300), |s| {
+            s["phase"] == "Complete"
+        })
+        .await;
+    let sim = &fleet.setup.fleet;
+    let injected = (0..DEVICES)
+        .filter(|i| sim.injected_transfer(*i) == Injected::DownloadFailure)
+        .count() as u64;
+    assert!(injected > 5, "some failures were injected: {injected}");
+    assert_eq!(status["waves"], 3, "{status}");
+    assert_eq!(status["total"], DEVICES);
+    assert_eq!(status["failed"], injected, "{status}");
+    assert_eq!(
+        status["succeeded"],
+        u64::from(DEVICES) - injected,
+        "{status}"
+    );
+    for index in 0..DEVICES {
+        let version = sim.value(index, "InternetGatewayDevice.DeviceInfo.SoftwareVersion");
+        let expected = match sim.injected_transfer(index) {
+            Injected::DownloadFailure => "1.0.0",
+            _ => "2.0.0",
+        };
+        assert_eq!(version.as_deref(), Some(expected), "device {index}");
+    }
+    let conditions = status["conditions"].as_array().unwrap();
+    assert!(conditions
+        .iter()
+        .any(|c| c["type"] == "Ready" && c["status"] == "True"));
+    assert!(conditions
+        .iter()
+        .any(|c| c["type"] == "Degraded" && c["status"] == "True"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn twenty_percent_failures_stop_the_rollout_after_the_canary_until_resumed() {
+    const DEVICES: u32 = 200;
+    let fleet = rollout_fleet(
+        DEVICES,
+        TransferFaults {
+            download_failure: 0.2,
+            ..TransferFaults::default()
+        },
+    )
+    .await;
+    fleet.write_rollout(THREE_WAVES, "");
+    let held = fleet
+        .wait_for("the rollout to hold", Duration::from_secs(120), |s| {
+            s["phase"] == "Paused" && s["pending"].as_u64() == Some(u64::from(DEVICES) - 20)
+        })
+        .await;
+    assert_eq!(held["currentWave"], 0, "{held}");
+    assert!(
+        held["message"]
+            .as_str()
+            .unwrap()
+            .contains("failure threshold"),
+        "{held}"
+    );
+    let canary_failed = held["failed"].as_u64().unwrap();
+    assert!(canary_failed > 2, "{held}");
+    // Held for good: a while later nobody beyond the canary has started.
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    let still = fleet.status().await;
+    assert_eq!(still["pending"], held["pending"], "{still}");
+    assert_eq!(still["phase"], "Paused");
+    // Paused in the spec, then the threshold raised: it goes on, once unpaused.
+    let tolerant = THREE_WAVES.replace("percent: 10, action: Pause", "percent: 40, action: Pause");
+    fleet.write_rollout(&tolerant, "  paused: true\n");
+    let paused = fleet
+        .wait_for("the spec's pause", Duration::from_secs(30), |s| {
+            s["message"] == "paused in the spec"
+        })
+        .await;
+    assert_eq!(paused["pending"], held["pending"]);
+    fleet.write_rollout(&tolerant, "");
+    let done = fleet
+        .wait_for("the rollout to complete", Duration::from_secs(180), |s| {
+            s["phase"] == "Complete"
+        })
+        .await;
+    let sim = &fleet.setup.fleet;
+    let injected = (0..DEVICES)
+        .filter(|i| sim.injected_transfer(*i) == Injected::DownloadFailure)
+        .count() as u64;
+    assert_eq!(done["failed"], injected, "{done}");
+    assert_eq!(done["succeeded"], u64::from(DEVICES) - injected, "{done}");
+}

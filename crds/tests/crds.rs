@@ -4,7 +4,7 @@
 
 use std::path::Path;
 
-use crds::{ConfigProfile, Device, DeviceGroup, DeviceTask};
+use crds::{ConfigProfile, Device, DeviceGroup, DeviceTask, Firmware, FirmwareRollout};
 use kube::CustomResourceExt;
 
 #[test]
@@ -24,6 +24,8 @@ fn every_kind_has_status_columns_short_name_and_category() {
         (DeviceGroup::crd(), "dg"),
         (ConfigProfile::crd(), "cp"),
         (DeviceTask::crd(), "dt"),
+        (Firmware::crd(), "fw"),
+        (FirmwareRollout::crd(), "fwr"),
     ] {
         assert_eq!(crd.spec.group, "kubeacs.io");
         let names = &crd.spec.names;

@@ -75,6 +75,9 @@ pub struct EdgeConfig {
     /// store so that a device is in one session across all edges. `None` (one edge owns the
     /// store, as in standalone mode) keeps sessions in this process only.
     pub shared_store_edge: Option<String>,
+    /// The file server's URL as CPEs reach it (such as `http://acs.example.net:7567`), for
+    /// Downloads of files it serves.
+    pub files_url: Option<String>,
 }
 
 impl Default for EdgeConfig {
@@ -92,6 +95,7 @@ impl Default for EdgeConfig {
             connection_request_timeout: Duration::from_secs(5),
             retry: RetryPolicy::default(),
             shared_store_edge: None,
+            files_url: None,
         }
     }
 }

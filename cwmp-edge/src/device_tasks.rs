@@ -152,7 +152,7 @@ async fn start_run(
 }
 
 /// The devices of `namespace` a target covers, from every device the store knows.
-async fn expand_target(
+pub(crate) async fn expand_target(
     edge: &Edge,
     resources: &ResourceSet,
     namespace: &str,
@@ -286,7 +286,7 @@ const CONNECTION_REQUEST_RETRY_MS: Millis = 20_000;
 /// Whether a task still waits for its device long after its last connection request, or
 /// has none recorded long after it was queued (the request was lost with the process that
 /// was to send it).
-fn awaits_connection_request(task: &TaskRecord, now: Millis) -> bool {
+pub(crate) fn awaits_connection_request(task: &TaskRecord, now: Millis) -> bool {
     use acs_model::task::ConnectionRequestState as State;
     if task.status != TaskStatus::Pending || task.not_before > now {
         return false;
@@ -299,7 +299,7 @@ fn awaits_connection_request(task: &TaskRecord, now: Millis) -> bool {
     now.saturating_sub(since) >= CONNECTION_REQUEST_RETRY_MS
 }
 
-fn spawn_connection_request(edge: &Arc<Edge>, device: DeviceId, task_id: String) {
+pub(crate) fn spawn_connection_request(edge: &Arc<Edge>, device: DeviceId, task_id: String) {
     let edge = edge.clone();
     tokio::spawn(async move {
         if let Err(error) = edge.connection_request(&device, Some(&task_id)).await {

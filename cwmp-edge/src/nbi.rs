@@ -526,6 +526,8 @@ pub(crate) fn resource_kind(name: &str) -> Option<&'static str> {
         "devicegroup" | "devicegroups" | "dg" => "devicegroups",
         "configprofile" | "configprofiles" | "cp" => "configprofiles",
         "devicetask" | "devicetasks" | "dt" => "devicetasks",
+        "firmware" | "firmwares" | "fw" => "firmwares",
+        "firmwarerollout" | "firmwarerollouts" | "fwr" => "firmwarerollouts",
         _ => return None,
     })
 }
@@ -534,7 +536,7 @@ async fn list_resources(State(edge): Shared, Path(kind): Path<String>) -> ApiRes
     let kind = resource_kind(&kind).ok_or_else(|| {
         ApiError::new(
             StatusCode::NOT_FOUND,
-            format!("unknown kind {kind:?}: devices, devicegroups, configprofiles or devicetasks"),
+            format!("unknown kind {kind:?}: devices, devicegroups, configprofiles, devicetasks, firmwares or firmwarerollouts"),
         )
     })?;
     let resources = edge.resources();
@@ -549,6 +551,27 @@ async fn list_resources(State(edge): Shared, Path(kind): Path<String>) -> ApiRes
             }
         }
         return Ok(Json(tasks).into_response());
+    }
+    if kind == "firmwares" {
+        return Ok(Json(resources.firmwares().to_vec()).into_response());
+    }
+    if kind == "firmwarerollouts" {
+        let mut rollouts = resources.rollouts().to_vec();
+        for rollout in &mut rollouts {
+            let key = provisioning::resources::key_of(rollout);
+            let namespace = rollout.metadata.namespace.clone().unwrap_or_default();
+            let missing = resources
+                .firmware(&namespace, &rollout.spec.firmware)
+                .is_none();
+            let run = crate::firmware_rollouts::read(&edge, &key).await?;
+            rollout.status = Some(crate::resource_status::firmware_rollout_status(
+                rollout,
+                run.as_ref(),
+                missing,
+                crate::edge::now_millis(),
+            ));
+        }
+        return Ok(Json(rollouts).into_response());
     }
     let statuses =
         crate::resource_status::compute(edge.store.as_ref(), &resources, crate::edge::now_millis())

@@ -392,3 +392,143 @@ fn timestamp(millis: Millis) -> k8s_openapi::jiff::Timestamp {
 pub fn rfc3339(millis: Millis) -> String {
     timestamp(millis).strftime("%Y-%m-%dT%H:%M:%SZ").to_string()
 }
+
+/// A FirmwareRollout's status from its run (`None`: not started yet, such as while its
+/// Firmware is missing; `missing_firmware` says so).
+pub fn firmware_rollout_status(
+    rollout: &crds::FirmwareRollout,
+    run: Option<&(acs_model::RolloutRun, Vec<acs_model::RolloutDevice>)>,
+    missing_firmware: bool,
+    now: Millis,
+) -> crds::FirmwareRolloutStatus {
+    use provisioning::rollout::Counts;
+    let generation = rollout.metadata.generation;
+    let Some((run, devices)) = run else {
+        let (reason, message) = if missing_firmware {
+            (
+                "FirmwareNotFound",
+                format!("Firmware {:?} does not exist", rollout.spec.firmware),
+            )
+        } else {
+            ("Starting", "the rollout has not started yet".to_string())
+        };
+        let mut conditions = vec![
+            condition("Ready", false, reason, &message, now, generation),
+            condition(
+                "Progressing",
+                !missing_firmware,
+                reason,
+                &message,
+                now,
+                generation,
+            ),
+            condition(
+                "Degraded",
+                missing_firmware,
+                reason,
+                &message,
+                now,
+                generation,
+            ),
+        ];
+        conditions.retain(|c| c.type_ == "Ready" || c.status == "True");
+        return crds::FirmwareRolloutStatus {
+            phase: "Pending".to_string(),
+            message,
+            conditions,
+            observed_generation: generation,
+            ..Default::default()
+        };
+    };
+    let counts = Counts::of(devices.iter(), None);
+    let (phase, message) = match (&run.aborted, run.completed, &run.held) {
+        (Some(why), _, _) => ("Aborted", why.clone()),
+        (None, Some(_), _) => ("Complete", String::new()),
+        (None, None, Some(why)) => ("Paused", why.clone()),
+        (None, None, None) => ("Progressing", String::new()),
+    };
+    let summary = format!(
+        "wave {} of {}: {} succeeded, {} failed, {} skipped of {}",
+        run.current_wave + 1,
+        run.waves.len(),
+        counts.succeeded,
+        counts.failed,
+        counts.skipped,
+        counts.total()
+    );
+    let text = if message.is_empty() {
+        summary.clone()
+    } else {
+        message.clone()
+    };
+    let mut conditions = vec![condition(
+        "Ready",
+        phase == "Complete",
+        phase,
+        &summary,
+        now,
+        generation,
+    )];
+    conditions.push(condition(
+        "Progressing",
+        phase == "Progressing",
+        phase,
+        &summary,
+        now,
+        generation,
+    ));
+    conditions.push(condition(
+        "Paused",
+        phase == "Paused",
+        phase,
+        &text,
+        now,
+        generation,
+    ));
+    conditions.push(condition(
+        "Complete",
+        phase == "Complete",
+        phase,
+        &summary,
+        now,
+        generation,
+    ));
+    let degraded = phase == "Aborted" || counts.failed > 0;
+    let degraded_reason = if phase == "Aborted" {
+        "Aborted"
+    } else {
+        "DevicesFailed"
+    };
+    let degraded_message = if phase == "Aborted" {
+        message.clone()
+    } else {
+        format!("{} devices failed", counts.failed)
+    };
+    conditions.push(condition(
+        "Degraded",
+        degraded,
+        degraded_reason,
+        &degraded_message,
+        now,
+        generation,
+    ));
+    // Only the conditions that hold, besides Ready (abnormal-true conditions are absent when
+    // false, as kstatus expects).
+    conditions.retain(|c| c.type_ == "Ready" || c.status == "True");
+    crds::FirmwareRolloutStatus {
+        phase: phase.to_string(),
+        current_wave: run.current_wave,
+        waves: run.waves.len() as u32,
+        total: counts.total(),
+        pending: counts.pending,
+        scheduled: counts.scheduled,
+        downloading: counts.downloading,
+        installing: counts.installing,
+        succeeded: counts.succeeded,
+        failed: counts.failed,
+        skipped: counts.skipped,
+        message,
+        conditions,
+        observed_generation: generation,
+    }
+}

@@ -1,7 +1,7 @@
 //! `kube-acs get <kind>`: lists resources with their status from a running ACS's API, in
 //! columns like `kubectl get` (the CRDs' own printer columns).
 
-use crds::{ConfigProfile, Device, DeviceGroup, DeviceTask};
+use crds::{ConfigProfile, Device, DeviceGroup, DeviceTask, Firmware, FirmwareRollout};
 use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceColumnDefinition;
 use kube::CustomResourceExt;
 use serde_json::Value;
@@ -43,6 +43,8 @@ fn columns(kind: &str) -> Vec<CustomResourceColumnDefinition> {
         "device" | "devices" | "dev" => Device::crd(),
         "devicegroup" | "devicegroups" | "dg" => DeviceGroup::crd(),
         "configprofile" | "configprofiles" | "cp" => ConfigProfile::crd(),
+        "firmware" | "firmwares" | "fw" => Firmware::crd(),
+        "firmwarerollout" | "firmwarerollouts" | "fwr" => FirmwareRollout::crd(),
         _ => DeviceTask::crd(),
     };
     crd.spec.versions[0]

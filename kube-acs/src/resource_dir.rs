@@ -11,7 +11,7 @@ use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
 use std::time::SystemTime;
 
-use crds::{ConfigProfile, Device, DeviceGroup, DeviceTask};
+use crds::{ConfigProfile, Device, DeviceGroup, DeviceTask, Firmware, FirmwareRollout};
 use kube::CustomResourceExt;
 use provisioning::resources::ResourceSet;
 use serde::de::DeserializeOwned;
@@ -36,6 +36,8 @@ enum Loaded {
     Group(Box<DeviceGroup>),
     Profile(Box<ConfigProfile>),
     Task(Box<DeviceTask>),
+    Firmware(Box<Firmware>),
+    Rollout(Box<FirmwareRollout>),
 }
 
 /// Why a document was refused.
@@ -210,15 +212,18 @@ impl ResourceDir {
     fn resource_set(&self) -> ResourceSet {
         let (mut devices, mut groups, mut profiles, mut tasks) =
             (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+        let (mut firmwares, mut rollouts) = (Vec::new(), Vec::new());
         for (_, loaded) in self.current.values() {
             match loaded.clone() {
                 Loaded::Device(d) => devices.push(*d),
                 Loaded::Group(g) => groups.push(*g),
                 Loaded::Profile(p) => profiles.push(*p),
                 Loaded::Task(t) => tasks.push(*t),
+                Loaded::Firmware(f) => firmwares.push(*f),
+                Loaded::Rollout(r) => rollouts.push(*r),
             }
         }
-        ResourceSet::new(devices, groups, profiles, tasks)
+        ResourceSet::new(devices, groups, profiles, tasks).with_firmware(firmwares, rollouts)
     }
 }
 
@@ -279,6 +284,8 @@ fn parse(document: serde_yaml::Value) -> Result<Option<(Key, Loaded)>, Refusal> 
         "DeviceGroup" => "DeviceGroup",
         "ConfigProfile" => "ConfigProfile",
         "DeviceTask" => "DeviceTask",
+        "Firmware" => "Firmware",
+        "FirmwareRollout" => "FirmwareRollout",
         other => {
             return Err(Refusal {
                 key: None,
@@ -307,6 +314,10 @@ fn parse(document: serde_yaml::Value) -> Result<Option<(Key, Loaded)>, Refusal> 
         "ConfigProfile" => typed::<ConfigProfile>(document)
             .and_then(|p| unique_names(&p.spec.parameters, "spec.parameters").map(|()| p))
             .map(|p| Loaded::Profile(Box::new(p))),
+        "Firmware" => typed::<Firmware>(document).map(|f| Loaded::Firmware(Box::new(f))),
+        "FirmwareRollout" => {
+            typed::<FirmwareRollout>(document).map(|r| Loaded::Rollout(Box::new(r)))
+        }
         _ => typed::<DeviceTask>(document)
             .and_then(|t| {
                 unique_names(
@@ -405,6 +416,8 @@ fn spec_hash(loaded: &Loaded) -> u64 {
         Loaded::Group(g) => serde_json::to_string(&g.spec),
         Loaded::Profile(p) => serde_json::to_string(&p.spec),
         Loaded::Task(t) => serde_json::to_string(&t.spec),
+        Loaded::Firmware(f) => serde_json::to_string(&f.spec),
+        Loaded::Rollout(r) => serde_json::to_string(&r.spec),
     }
     .unwrap_or_default();
     let mut hasher = std::collections::hash_map::DefaultHasher::new();
@@ -418,6 +431,8 @@ fn set_generation(loaded: &mut Loaded, generation: i64) {
         Loaded::Group(g) => &mut g.metadata,
         Loaded::Profile(p) => &mut p.metadata,
         Loaded::Task(t) => &mut t.metadata,
+        Loaded::Firmware(f) => &mut f.metadata,
+        Loaded::Rollout(r) => &mut r.metadata,
     };
     metadata.generation = Some(generation);
     if metadata.namespace.is_none() {

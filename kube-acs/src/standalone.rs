@@ -55,6 +55,10 @@ pub struct StandaloneArgs {
     /// provision them (the operator creates their Device resources there).
     #[arg(long, env = "KUBE_ACS_DEVICE_NAMESPACE", default_value = "default")]
     pub device_namespace: String,
+    /// The file server's URL as CPEs reach it (Downloads of firmware it serves); default:
+    /// `http://<--files-listen>` when that is a specific address.
+    #[arg(long, env = "KUBE_ACS_FILES_URL")]
+    pub files_url: Option<String>,
     /// Directory the file server serves (default: `<data-dir>/files`).
     #[arg(long, env = "KUBE_ACS_FILES_DIR")]
     pub files_dir: Option<PathBuf>,
@@ -223,14 +227,24 @@ pub async fn run(args: StandaloneArgs, mode: Mode) -> anyhow::Result<()> {
         anyhow::bail!("kube-acs edge needs a shared store: --store tikv://PD_HOST:PORT");
     }
     let store = open_store(&args, &store_url).await?;
+    let cwmp_listener = bind(args.cwmp_listen, "CWMP").await?;
+    let api_listener = bind(args.api_listen, "API").await?;
+    let files_listener = bind(args.files_listen, "file server").await?;
     let mut config = edge_config(&args);
     config.shared_store_edge = shared.then(|| edge_name(&args));
+    // Where CPEs fetch files of the file server: --files-url, else the listener's own
+    // address when it is a specific one.
+    let files_address = files_listener.local_addr()?;
+    config.files_url = args.files_url.clone().or_else(|| {
+        (!files_address.ip().is_unspecified()).then(|| format!("http://{files_address}"))
+    });
     let edge_name = config.shared_store_edge.clone().unwrap_or_default();
     let edge = Edge::new(store, config);
     if let Some(dir) = &args.resources {
         watch_resources(edge.clone(), dir, &args.device_namespace).await?;
         if mode == Mode::Standalone {
             cwmp_edge::device_tasks::spawn(edge.clone());
+            cwmp_edge::firmware_rollouts::spawn(edge.clone());
         }
     } else if args.kubernetes {
         let client = operator::client().await?;
@@ -258,9 +272,6 @@ pub async fn run(args: StandaloneArgs, mode: Mode) -> anyhow::Result<()> {
         _ => None,
     };
 
-    let cwmp_listener = bind(args.cwmp_listen, "CWMP").await?;
-    let api_listener = bind(args.api_listen, "API").await?;
-    let files_listener = bind(args.files_listen, "file server").await?;
     tracing::info!(
         cwmp = %cwmp_listener.local_addr()?,
         api = %api_listener.local_addr()?,

@@ -5,12 +5,14 @@ pub mod device;
 pub mod mass;
 pub mod parameter;
 pub mod provision;
+pub mod rollout;
 pub mod task;
 
 pub use device::{ConnectionRequestInfo, CwmpCredentials, DeviceId, DeviceRecord, SessionLease};
 pub use mass::{DeviceTaskEntry, DeviceTaskRun};
 pub use parameter::ParameterRecord;
 pub use provision::{PendingInstance, ProvisionRecord};
+pub use rollout::{DevicePhase, RolloutDevice, RolloutRun};
 pub use task::{FaultRecord, TaskRecord, TaskSpec, TaskStatus};
 
 /// Milliseconds since the Unix epoch; the clock is always passed in, never read here.

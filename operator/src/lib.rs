@@ -67,6 +67,10 @@ pub struct OperatorArgs {
     /// This replica's identity (default: the pod name, else host name and process id).
     #[arg(long, env = "KUBE_ACS_IDENTITY", default_value = "")]
     pub identity: String,
+    /// The file server's URL as CPEs reach it (the edges' files Service), for rollouts of
+    /// firmware it serves.
+    #[arg(long, env = "KUBE_ACS_FILES_URL")]
+    pub files_url: Option<String>,
     /// Address of `/metrics`, `/healthz` and `/readyz`.
     #[arg(long, env = "KUBE_ACS_OPERATOR_LISTEN", default_value = "0.0.0.0:8081")]
     pub listen: SocketAddr,
@@ -134,6 +138,7 @@ pub async fn run(args: OperatorArgs) -> anyhow::Result<()> {
         store,
         EdgeConfig {
             shared_store_edge: Some(identity.clone()),
+            files_url: args.files_url.clone(),
             ..EdgeConfig::default()
         },
     );
@@ -148,6 +153,7 @@ pub async fn run(args: OperatorArgs) -> anyhow::Result<()> {
     };
     let _ = watched;
     cwmp_edge::device_tasks::spawn(edge.clone());
+    cwmp_edge::firmware_rollouts::spawn(edge.clone());
     let recorder = Recorder::new(
         client.clone(),
         Reporter {

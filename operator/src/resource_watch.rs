@@ -5,7 +5,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use crds::{ConfigProfile, Device, DeviceGroup, DeviceTask};
+use crds::{ConfigProfile, Device, DeviceGroup, DeviceTask, Firmware, FirmwareRollout};
 use futures::StreamExt;
 use kube::core::NamespaceResourceScope;
 use kube::runtime::reflector::{self, Store};
@@ -29,6 +29,10 @@ pub struct WatchedResources {
     pub profiles: Store<ConfigProfile>,
     /// DeviceTask resources.
     pub tasks: Store<DeviceTask>,
+    /// Firmware resources.
+    pub firmwares: Store<Firmware>,
+    /// FirmwareRollout resources.
+    pub rollouts: Store<FirmwareRollout>,
 }
 
 impl WatchedResources {
@@ -48,6 +52,7 @@ impl WatchedResources {
             live(&self.profiles),
             live(&self.tasks),
         )
+        .with_firmware(live(&self.firmwares), live(&self.rollouts))
     }
 }
 
@@ -65,11 +70,15 @@ pub async fn watch(
         groups: reflect::<DeviceGroup>(&client, namespace, changed.clone()),
         profiles: reflect::<ConfigProfile>(&client, namespace, changed.clone()),
         tasks: reflect::<DeviceTask>(&client, namespace, changed.clone()),
+        firmwares: reflect::<Firmware>(&client, namespace, changed.clone()),
+        rollouts: reflect::<FirmwareRollout>(&client, namespace, changed.clone()),
     };
     watched.devices.wait_until_ready().await?;
     watched.groups.wait_until_ready().await?;
     watched.profiles.wait_until_ready().await?;
     watched.tasks.wait_until_ready().await?;
+    watched.firmwares.wait_until_ready().await?;
+    watched.rollouts.wait_until_ready().await?;
     on_change(watched.resource_set());
     let handles = watched.clone();
     tokio::spawn(async move {

@@ -9,6 +9,7 @@
 //! - [`desired`]: a device's desired state from its groups' profiles and its own overrides.
 //! - [`plan`]: the next RPC that brings a device closer to its desired state.
 //! - [`resources`]: the devices, groups, profiles and tasks in force.
+//! - [`rollout`]: staged firmware rollouts: waves, and what each tick of one does.
 
 pub mod desired;
 pub mod inform;
@@ -16,6 +17,7 @@ pub mod membership;
 pub mod plan;
 pub mod resources;
 pub mod retry;
+pub mod rollout;
 pub mod schedule;
 pub mod task_plan;
 pub mod tree;

@@ -213,6 +213,30 @@ impl CompiledGroup {
     }
 }
 
+/// Whether a device meets every parameter condition; the first one it fails, in words,
+/// otherwise (an invalid regular expression fails too).
+pub fn check_conditions(conditions: &[ParameterMatch], device: &DeviceFacts) -> Result<(), String> {
+    for condition in conditions {
+        let regex = match (condition.operator, &condition.value) {
+            (MatchOperator::Regex, Some(pattern)) => Some(
+                regex::Regex::new(pattern)
+                    .map_err(|e| format!("parameter {}: invalid regex: {e}", condition.name))?,
+            ),
+            _ => None,
+        };
+        if !parameter_matches(condition, regex.as_ref(), device) {
+            return Err(format!(
+                "{} is {:?}, not {:?} {}",
+                condition.name,
+                device.parameter(&condition.name).unwrap_or("absent"),
+                condition.operator,
+                condition.value.as_deref().unwrap_or_default()
+            ));
+        }
+    }
+    Ok(())
+}
+
 /// Whether labels satisfy a Kubernetes label selector.
 pub fn selector_matches(selector: &LabelSelector, labels: &BTreeMap<String, String>) -> bool {
     let by_labels = selector

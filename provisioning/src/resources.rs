@@ -4,7 +4,7 @@ use std::collections::{BTreeMap, HashMap};
 
 use acs_model::ParameterRecord;
 use crds::device::DeviceIdentity;
-use crds::{ConfigProfile, Device, DeviceGroup, DeviceTask};
+use crds::{ConfigProfile, Device, DeviceGroup, DeviceTask, Firmware, FirmwareRollout};
 use cwmp::DeviceIdStruct;
 
 use crate::desired::{compile, DesiredState, ProfileError};
@@ -57,6 +57,8 @@ pub struct ResourceSet {
     tasks: Vec<DeviceTask>,
     invalid_groups: Vec<(String, InvalidGroup)>,
     device_namespace: String,
+    firmwares: Vec<Firmware>,
+    rollouts: Vec<FirmwareRollout>,
 }
 
 impl Default for ResourceSet {
@@ -128,6 +130,8 @@ impl ResourceSet {
             tasks,
             invalid_groups,
             device_namespace: DEFAULT_NAMESPACE.to_string(),
+            firmwares: Vec::new(),
+            rollouts: Vec::new(),
         };
         for device in devices {
             let device = namespaced(device);
@@ -153,6 +157,34 @@ impl ResourceSet {
             self.device_namespace = namespace.to_string();
         }
         self
+    }
+
+    /// The same set with Firmware and FirmwareRollout resources.
+    pub fn with_firmware(
+        mut self,
+        firmwares: Vec<Firmware>,
+        rollouts: Vec<FirmwareRollout>,
+    ) -> ResourceSet {
+        self.firmwares = firmwares.into_iter().map(namespaced).collect();
+        self.rollouts = rollouts.into_iter().map(namespaced).collect();
+        self
+    }
+
+    /// Firmware resources.
+    pub fn firmwares(&self) -> &[Firmware] {
+        &self.firmwares
+    }
+
+    /// The Firmware `name` of `namespace`.
+    pub fn firmware(&self, namespace: &str, name: &str) -> Option<&Firmware> {
+        self.firmwares.iter().find(|f| {
+            namespace_of_resource(*f) == namespace && f.metadata.name.as_deref() == Some(name)
+        })
+    }
+
+    /// FirmwareRollout resources.
+    pub fn rollouts(&self) -> &[FirmwareRollout] {
+        &self.rollouts
     }
 
     /// The namespace of devices without a Device resource.

@@ -18,6 +18,8 @@
 //! | `pv/<parameter-path>/<value>/<device>` | empty: devices by value of an indexed parameter |
 //! | `run/<device-task>`                  | `DeviceTaskRun`: a mass operation's run   |
 //! | `run/<device-task>/<device>`         | `DeviceTaskEntry`: one device of the run  |
+//! | `rollout/<firmware-rollout>`         | `RolloutRun`: a firmware rollout's run    |
+//! | `rollout/<firmware-rollout>/<device>` | `RolloutDevice`: one device of the rollout |
 //!
 //! Properties this layout gives:
 //! - Everything of one device is under `d/<device>/`. Device ids never contain `/` (they are
@@ -59,6 +61,24 @@ pub const FAULT_INDEX: &str = "fault/";
 pub const TAG_INDEX: &str = "tag/";
 /// Prefix of DeviceTask runs.
 pub const RUNS: &str = "run/";
+
+/// Prefix of FirmwareRollout runs.
+pub const ROLLOUTS: &str = "rollout/";
+
+/// `rollout/<firmware-rollout>`: the rollout run's header.
+pub fn rollout(name: &str) -> Vec<u8> {
+    format!("{ROLLOUTS}{}", escape(name)).into_bytes()
+}
+
+/// `rollout/<firmware-rollout>/<device>`; with no device, the prefix of its devices.
+pub fn rollout_device(name: &str, device: Option<&DeviceId>) -> Vec<u8> {
+    format!(
+        "{ROLLOUTS}{}/{}",
+        escape(name),
+        device.map(DeviceId::as_str).unwrap_or_default()
+    )
+    .into_bytes()
+}
 
 /// `run/<device-task>`: the run's header.
 pub fn run(name: &str) -> Vec<u8> {

@@ -25,7 +25,7 @@
 
 use acs_model::{
     CwmpCredentials, DeviceId, DeviceRecord, DeviceTaskEntry, DeviceTaskRun, FaultRecord,
-    ProvisionRecord, SessionLease, TaskRecord,
+    ProvisionRecord, RolloutDevice, RolloutRun, SessionLease, TaskRecord,
 };
 use serde::de::DeserializeOwned;
 use serde::Serialize;
@@ -205,6 +205,62 @@ pub async fn put_run_entry(
     check_device(&entry.device)?;
     txn.put(ks::run_entry(name, Some(&entry.device)), encode(entry)?)
         .await
+}
+
+/// The run of the FirmwareRollout `name`, if it started.
+pub async fn get_rollout(txn: &mut dyn Transaction, name: &str) -> Result<Option<RolloutRun>> {
+    get_json(txn, &ks::rollout(name)).await
+}
+
+/// Stores the run of the FirmwareRollout `name`.
+pub async fn put_rollout(txn: &mut dyn Transaction, name: &str, run: &RolloutRun) -> Result<()> {
+    txn.put(ks::rollout(name), encode(run)?).await
+}
+
+/// Replaces the run of the FirmwareRollout `name` and its devices.
+pub async fn start_rollout(
+    txn: &mut dyn Transaction,
+    name: &str,
+    run: &RolloutRun,
+    devices: &[RolloutDevice],
+) -> Result<()> {
+    txn.delete_range(KeyRange::prefix(&ks::rollout_device(name, None)))
+        .await?;
+    for device in devices {
+        put_rollout_device(txn, name, device).await?;
+    }
+    put_rollout(txn, name, run).await
+}
+
+/// The devices of the run of the FirmwareRollout `name`, in device order.
+pub async fn list_rollout_devices(
+    txn: &mut dyn Transaction,
+    name: &str,
+) -> Result<Vec<RolloutDevice>> {
+    let pairs = txn
+        .scan(
+            KeyRange::prefix(&ks::rollout_device(name, None)),
+            usize::MAX,
+        )
+        .await?;
+    pairs
+        .iter()
+        .map(|(key, value)| decode(key, value))
+        .collect()
+}
+
+/// Stores one device of the run of the FirmwareRollout `name`.
+pub async fn put_rollout_device(
+    txn: &mut dyn Transaction,
+    name: &str,
+    device: &RolloutDevice,
+) -> Result<()> {
+    check_device(&device.device)?;
+    txn.put(
+        ks::rollout_device(name, Some(&device.device)),
+        encode(device)?,
+    )
+    .await
 }
 
 /// The device's own CWMP credentials, if it has any.

@@ -1,0 +1,457 @@
+//! FirmwareRollout resources run on their devices.
+//!
+//! When a rollout appears (or its firmware or target changes) its target is expanded once into
+//! a run: the devices, spread over waves ([`provisioning::rollout`]), stored one record each.
+//! Every tick then reads what changed for the devices under way (their Download task, their
+//! software version, their informs), lets the pure [`provisioning::rollout::advance`] decide,
+//! queues the Downloads it asks for (with a connection request each) and writes the records
+//! back. Everything lives in the store, so a restarted process (or a new operator leader)
+//! carries on where the last one stopped and never starts a device twice.
+
+use std::collections::HashMap;
+use std::hash::{Hash, Hasher};
+use std::sync::Arc;
+use std::time::Duration;
+
+use acs_model::{
+    DeviceId, DevicePhase, Millis, RolloutDevice, RolloutRun, TaskRecord, TaskSpec, TaskStatus,
+};
+use acs_store::{records, transact, StoreError};
+use crds::task::TaskTarget;
+use crds::{Firmware, FirmwareRollout};
+use cwmp::Download;
+use provisioning::resources::{key_of, ResourceSet, DEFAULT_NAMESPACE};
+use provisioning::rollout::{
+    advance, assign_waves, eligibility, plan_waves, DownloadOutcome, Observation, Phase, Tick,
+};
+use provisioning::schedule::CompiledSchedule;
+
+use crate::device_tasks::{awaits_connection_request, expand_target, spawn_connection_request};
+use crate::edge::{now_millis, Edge};
+
+/// How often rollouts advance.
+pub const TICK: Duration = Duration::from_secs(1);
+
+/// Waiting devices read per tick beyond the ones that may start (those found already on the
+/// version or not fitting are passed over).
+const LOOKAHEAD: usize = 32;
+
+/// Advances every FirmwareRollout; `tokens` carries each rollout's unused start allowance
+/// from tick to tick.
+pub async fn tick(edge: &Arc<Edge>, tokens: &mut HashMap<String, f64>) -> Result<(), StoreError> {
+    let resources = edge.resources();
+    for rollout in resources.rollouts() {
+        let key = key_of(rollout);
+        let namespace = rollout
+            .metadata
+            .namespace
+            .as_deref()
+            .unwrap_or(DEFAULT_NAMESPACE);
+        let Some(firmware) = resources.firmware(namespace, &rollout.spec.firmware) else {
+            tracing::debug!(
+                rollout = key,
+                firmware = rollout.spec.firmware,
+                "no such Firmware"
+            );
+            continue;
+        };
+        tick_rollout(edge, &resources, rollout, firmware, &key, tokens).await?;
+    }
+    Ok(())
+}
+
+/// What a run is planned for: a new firmware or target plans anew.
+fn plan_hash(rollout: &FirmwareRollout, firmware: &Firmware) -> u64 {
+    let mut hasher = std::collections::hash_map::DefaultHasher::new();
+    serde_json::to_string(&(&rollout.spec.firmware, &rollout.spec.target, &firmware.spec))
+        .unwrap_or_default()
+        .hash(&mut hasher);
+    hasher.finish()
+}
+
+async fn tick_rollout(
+    edge: &Arc<Edge>,
+    resources: &ResourceSet,
+    rollout: &FirmwareRollout,
+    firmware: &Firmware,
+    key: &str,
+    tokens: &mut HashMap<String, f64>,
+) -> Result<(), StoreError> {
+    let now = now_millis();
+    let hash = plan_hash(rollout, firmware);
+    let mut txn = edge.store.begin().await?;
+    let existing = records::get_rollout(txn.as_mut(), key)
+        .await?
+        .filter(|r| r.plan_hash == hash);
+    let devices = match &existing {
+        Some(_) => records::list_rollout_devices(txn.as_mut(), key).await?,
+        None => Vec::new(),
+    };
+    txn.rollback().await?;
+    let (mut run, mut devices) = match existing {
+        Some(run) => (run, devices),
+        None => start(edge, resources, rollout, key, hash, now).await?,
+    };
+    if run.completed.is_some() || (run.aborted.is_some() && !in_flight(&devices)) {
+        return Ok(());
+    }
+    let strategy = &rollout.spec.strategy;
+    let window_open = match &strategy.maintenance_window {
+        None => true,
+        Some(window) => window_is_open(window, now),
+    };
+    let allowance = tokens.entry(key.to_string()).or_insert(0.0);
+    let per_tick = f64::from(strategy.rate_per_minute) * TICK.as_secs_f64() / 60.0;
+    *allowance = (*allowance + per_tick).min(f64::from(strategy.rate_per_minute).max(1.0));
+    let waiting_reads = (*allowance as usize).min(strategy.max_in_flight as usize) + LOOKAHEAD;
+    let observations = observe(
+        edge,
+        resources,
+        firmware,
+        rollout,
+        &run,
+        &devices,
+        waiting_reads,
+    )
+    .await?;
+    let before: HashMap<DeviceId, RolloutDevice> = devices
+        .iter()
+        .map(|d| (d.device.clone(), d.clone()))
+        .collect();
+    let target_version = firmware.spec.version.clone();
+    let tick = Tick {
+        strategy,
+        target_version: &target_version,
+        now,
+        paused: rollout.spec.paused,
+        abort: rollout.spec.abort,
+        window_open,
+        rate_allowance: *allowance as u32,
+    };
+    let was_aborted = run.aborted.is_some();
+    let result = advance(
+        &mut run,
+        &mut devices,
+        |d| observations.get(&d.device).cloned(),
+        &tick,
+    );
+    *allowance -= result.start.len() as f64;
+    run.held = match &result.phase {
+        Phase::Paused(why) => Some(why.clone()),
+        _ => None,
+    };
+    if let Some(wave) = result.wave_started {
+        tracing::info!(rollout = key, wave, "firmware rollout wave started");
+    }
+    if let (Phase::Aborted(why), false) = (&result.phase, was_aborted) {
+        tracing::warn!(rollout = key, why, "firmware rollout aborted");
+    }
+    // Tasks for the devices that start, and the records of every device that changed, in
+    // one transaction: a crash leaves either all of it or none.
+    let download = download_spec(edge, firmware);
+    let mut queued = Vec::new();
+    let mut abandoned = Vec::new();
+    for device in devices.iter_mut() {
+        let previous = &before[&device.device];
+        if previous.phase == DevicePhase::Downloading
+            && device.phase != DevicePhase::Downloading
+            && device.phase != DevicePhase::Installing
+            && device.phase != DevicePhase::Soaking
+        {
+            // Given up (faulted, timed out, or never reached): its task must not run later.
+            abandoned.extend(previous.task_id.clone());
+        }
+        if result.start.contains(&device.device) {
+            match &download {
+                Ok(download) => {
+                    let task = download_task(&device.device, download.clone(), key, now);
+                    device.task_id = Some(task.id.clone());
+                    queued.push(task);
+                }
+                Err(why) => {
+                    device.phase = DevicePhase::Pending;
+                    device.attempts = device.attempts.saturating_sub(1);
+                    run.held = Some(why.clone());
+                }
+            }
+        }
+    }
+    let changed: Vec<&RolloutDevice> = devices
+        .iter()
+        .filter(|d| before.get(&d.device) != Some(d))
+        .collect();
+    transact(edge.store.as_ref(), |txn| {
+        let (run, changed, queued, abandoned) = (&run, &changed, &queued, &abandoned);
+        Box::pin(async move {
+            for task in queued.iter() {
+                records::put_task(txn, task).await?;
+            }
+            for task_id in abandoned.iter() {
+                if let Some(task) = records::get_task(txn, task_id).await? {
+                    if !matches!(task.status, TaskStatus::Done | TaskStatus::Failed) {
+                        records::delete_task(txn, task_id).await?;
+                    }
+                }
+            }
+            for device in changed.iter() {
+                records::put_rollout_device(txn, key, device).await?;
+            }
+            records::put_rollout(txn, key, run).await
+        })
+    })
+    .await?;
+    for task in queued {
+        spawn_connection_request(edge, task.device.clone(), task.id.clone());
+    }
+    // Devices whose connection request went unanswered (or was lost) are asked again.
+    for device in devices
+        .iter()
+        .filter(|d| d.phase == DevicePhase::Downloading)
+    {
+        if let Some(Some(DownloadOutcome::Queued)) =
+            observations.get(&device.device).map(|o| o.download.clone())
+        {
+            if let Some(task_id) = &device.task_id {
+                if let Some(task) = edge.read_task(task_id).await? {
+                    if awaits_connection_request(&task, now) && *allowance >= 1.0 {
+                        *allowance -= 1.0;
+                        spawn_connection_request(edge, device.device.clone(), task_id.clone());
+                    }
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+fn in_flight(devices: &[RolloutDevice]) -> bool {
+    devices.iter().any(|d| {
+        matches!(
+            d.phase,
+            DevicePhase::Downloading | DevicePhase::Installing | DevicePhase::Soaking
+        )
+    })
+}
+
+/// Expands the target, plans the waves and stores the new run.
+async fn start(
+    edge: &Edge,
+    resources: &ResourceSet,
+    rollout: &FirmwareRollout,
+    key: &str,
+    plan_hash: u64,
+    now: Millis,
+) -> Result<(RolloutRun, Vec<RolloutDevice>), StoreError> {
+    let namespace = rollout
+        .metadata
+        .namespace
+        .as_deref()
+        .unwrap_or(DEFAULT_NAMESPACE);
+    let target = TaskTarget {
+        group: rollout.spec.target.group.clone(),
+        selector: rollout.spec.target.selector.clone(),
+        devices: Vec::new(),
+    };
+    let targets = expand_target(edge, resources, namespace, &target).await?;
+    let waves = plan_waves(targets.len() as u32, &rollout.spec.strategy);
+    let devices = assign_waves(targets, &waves, now);
+    let run = RolloutRun {
+        plan_hash,
+        started: now,
+        waves: waves.clone(),
+        current_wave: 0,
+        wave_done_at: None,
+        aborted: None,
+        completed: None,
+        held: None,
+    };
+    tracing::info!(
+        rollout = key,
+        devices = devices.len(),
+        ?waves,
+        "firmware rollout started"
+    );
+    transact(edge.store.as_ref(), |txn| {
+        let (run, devices) = (&run, &devices);
+        Box::pin(async move { records::start_rollout(txn, key, run, devices).await })
+    })
+    .await?;
+    Ok((run, devices))
+}
+
+/// What is known now of the devices a tick looks at: those under way in started waves, and
+/// the first `waiting_reads` waiting ones (in the order they start).
+async fn observe(
+    edge: &Edge,
+    resources: &ResourceSet,
+    firmware: &Firmware,
+    rollout: &FirmwareRollout,
+    run: &RolloutRun,
+    devices: &[RolloutDevice],
+    waiting_reads: usize,
+) -> Result<HashMap<DeviceId, Observation>, StoreError> {
+    // The same devices, in the same order, as `advance` asks for (it stops at the first it
+    // was not given).
+    let started = |d: &&RolloutDevice| d.wave <= run.current_wave && !d.phase.is_final();
+    let waiting =
+        |d: &&RolloutDevice| matches!(d.phase, DevicePhase::Pending | DevicePhase::Scheduled);
+    let under_way = devices.iter().filter(started).filter(|d| !waiting(d));
+    let next = devices
+        .iter()
+        .filter(started)
+        .filter(waiting)
+        .take(waiting_reads);
+    let gate = &rollout.spec.strategy.health_gate;
+    let whole_tree =
+        !firmware.spec.preconditions.parameters.is_empty() || !gate.parameters.is_empty();
+    let mut seen = HashMap::new();
+    let mut txn = edge.store.begin().await?;
+    for device in under_way.chain(next) {
+        let Some(record) = records::get_device(txn.as_mut(), &device.device).await? else {
+            continue;
+        };
+        let mut tree = Vec::new();
+        if whole_tree {
+            tree = records::scan_parameters(txn.as_mut(), &device.device, "").await?;
+        } else {
+            for root in ["InternetGatewayDevice.DeviceInfo.", "Device.DeviceInfo."] {
+                tree.extend(records::scan_parameters(txn.as_mut(), &device.device, root).await?);
+            }
+        }
+        let facts = resources.facts(&record.identity, tree.iter().map(|(p, r)| (p, r)));
+        let download = match &device.task_id {
+            Some(id) => records::get_task(txn.as_mut(), id)
+                .await?
+                .map(|task| download_outcome(&task)),
+            None => None,
+        };
+        seen.insert(
+            device.device.clone(),
+            Observation {
+                software_version: facts
+                    .parameter("DeviceInfo.SoftwareVersion")
+                    .unwrap_or_default()
+                    .to_string(),
+                last_inform: record.last_inform,
+                eligible: eligibility(&firmware.spec, &facts),
+                healthy: provisioning::membership::check_conditions(&gate.parameters, &facts),
+                download,
+            },
+        );
+    }
+    txn.rollback().await?;
+    Ok(seen)
+}
+
+/// Where a Download task stands, as the rollout sees it: a fault ends the attempt (the
+/// rollout retries with a new task, not the task's own retries).
+fn download_outcome(task: &TaskRecord) -> DownloadOutcome {
+    match (&task.status, &task.fault) {
+        (TaskStatus::Done, _) => DownloadOutcome::Done,
+        (_, Some(fault)) => DownloadOutcome::Failed(format!("{} {}", fault.code, fault.string)),
+        (TaskStatus::Failed, None) => DownloadOutcome::Failed("failed".to_string()),
+        (TaskStatus::AwaitingCompletion, None) => DownloadOutcome::Accepted,
+        (TaskStatus::Pending, None) => DownloadOutcome::Queued,
+    }
+}
+
+/// The Download every device of a rollout gets, or why there is none.
+fn download_spec(edge: &Edge, firmware: &Firmware) -> Result<Download, String> {
+    let spec = &firmware.spec;
+    let url =
+        match (&spec.url, &spec.file) {
+            (Some(url), _) => url.clone(),
+            (None, Some(file)) => match &edge.config.files_url {
+                Some(base) => format!("{}/{}", base.trim_end_matches('/'), file),
+                None => return Err(
+                    "the firmware is a file of the file server, whose URL is unknown (--files-url)"
+                        .to_string(),
+                ),
+            },
+            (None, None) => return Err("the firmware has neither url nor file".to_string()),
+        };
+    let file_name = url
+        .split(['?', '#'])
+        .next()
+        .unwrap_or_default()
+        .rsplit('/')
+        .next()
+        .unwrap_or_default()
+        .to_string();
+    // Devices that check integrity find the expected digest in the fragment (never sent to
+    // the server).
+    let url = match &spec.sha256 {
+        Some(digest) => format!("{url}#sha256={}", digest.to_ascii_lowercase()),
+        None => url,
+    };
+    Ok(Download {
+        file_type: spec.file_type.clone(),
+        url,
+        file_size: spec.size,
+        target_file_name: file_name,
+        ..Download::default()
+    })
+}
+
+fn download_task(device: &DeviceId, download: Download, rollout: &str, now: Millis) -> TaskRecord {
+    TaskRecord {
+        id: acs_store::ids::next_id(now),
+        device: device.clone(),
+        spec: TaskSpec::Download(download),
+        status: TaskStatus::Pending,
+        created: now,
+        attempts: 0,
+        not_before: 0,
+        fault: None,
+        result: None,
+        connection_request: None,
+        origin: Some(format!("firmwarerollout/{rollout}")),
+        finished: None,
+    }
+}
+
+/// Whether a maintenance window is open at `now`: its latest opening (a firing of its cron
+/// expression) was less than its duration ago. An unusable window never opens.
+fn window_is_open(window: &crds::firmware::MaintenanceWindow, now: Millis) -> bool {
+    let schedule = crds::task::Schedule {
+        cron: window.cron.clone(),
+        time_zone: window.time_zone.clone(),
+        window: None,
+    };
+    let Ok(compiled) = CompiledSchedule::new(&schedule) else {
+        return false;
+    };
+    let duration = Millis::from(window.duration_minutes) * 60_000;
+    compiled
+        .latest_firing(now)
+        .is_some_and(|opened| now < opened + duration)
+}
+
+/// A rollout's run and devices, for its status.
+pub async fn read(
+    edge: &Edge,
+    key: &str,
+) -> Result<Option<(RolloutRun, Vec<RolloutDevice>)>, StoreError> {
+    let mut txn = edge.store.begin().await?;
+    let Some(run) = records::get_rollout(txn.as_mut(), key).await? else {
+        txn.rollback().await?;
+        return Ok(None);
+    };
+    let devices = records::list_rollout_devices(txn.as_mut(), key).await?;
+    txn.rollback().await?;
+    Ok(Some((run, devices)))
+}
+
+/// Runs [`tick`] every [`TICK`] until the process ends.
+pub fn spawn(edge: Arc<Edge>) {
+    tokio::spawn(async move {
+        let mut tokens = HashMap::new();
+        let mut interval = tokio::time::interval(TICK);
+        loop {
+            interval.tick().await;
+            if let Err(error) = tick(&edge, &mut tokens).await {
+                tracing::warn!(%error, "firmware rollouts could not advance");
+            }
+        }
+    });
+}

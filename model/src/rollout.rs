@@ -1,0 +1,90 @@
+//! Firmware rollouts as stored: the run of a FirmwareRollout resource and where each of its
+//! devices stands.
+
+use serde::{Deserialize, Serialize};
+
+use crate::{DeviceId, Millis};
+
+/// One run of a FirmwareRollout: its waves, frozen when it started.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RolloutRun {
+    /// Hash of what the run was planned for (firmware and target); a change plans anew.
+    pub plan_hash: u64,
+    /// When it started.
+    pub started: Millis,
+    /// Devices per wave (wave 0 is the canary).
+    pub waves: Vec<u32>,
+    /// The wave under way.
+    pub current_wave: u32,
+    /// When every device of the current wave finished (its soak runs from then).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub wave_done_at: Option<Millis>,
+    /// Why it was aborted, if it was (for good).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub aborted: Option<String>,
+    /// When every wave finished.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub completed: Option<Millis>,
+    /// Why it held at its last tick (paused, failures, approval, window), if it did.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub held: Option<String>,
+}
+
+/// Where one device of a rollout stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum DevicePhase {
+    /// Not started.
+    Pending,
+    /// Waiting for the maintenance window.
+    Scheduled,
+    /// Its Download is queued or under way.
+    Downloading,
+    /// Downloaded; not back on the new version yet.
+    Installing,
+    /// Back on the new version, watched for the health gate's soak time.
+    Soaking,
+    /// On the new version and healthy.
+    Succeeded,
+    /// Failed for good.
+    Failed,
+    /// Left out: already on the version, not compatible, or offline.
+    Skipped,
+}
+
+impl DevicePhase {
+    /// Whether the device is done with the rollout, one way or another.
+    pub fn is_final(self) -> bool {
+        matches!(
+            self,
+            DevicePhase::Succeeded | DevicePhase::Failed | DevicePhase::Skipped
+        )
+    }
+}
+
+/// One device of a rollout run.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RolloutDevice {
+    /// The device.
+    pub device: DeviceId,
+    /// Its wave.
+    pub wave: u32,
+    /// Where it stands.
+    pub phase: DevicePhase,
+    /// Downloads started for it.
+    #[serde(default)]
+    pub attempts: u32,
+    /// The Download task of the current attempt.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub task_id: Option<String>,
+    /// When the current attempt started.
+    #[serde(default)]
+    pub started: Millis,
+    /// When the current phase began.
+    #[serde(default)]
+    pub since: Millis,
+    /// Why it failed or was skipped.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub reason: String,
+}
