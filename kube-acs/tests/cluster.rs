@@ -16,7 +16,7 @@ use cpe_sim::fleet::{BatchReport, Fleet, FleetConfig};
 use cpe_sim::inform::Trigger;
 use cpe_sim::model::Model;
 use cpe_sim::template::IdentityConfig;
-use crds::{ConfigProfile, Device, DeviceTask};
+use crds::{ConfigProfile, Device, DeviceTask, FirmwareRollout};
 use kube::api::{Api, ListParams};
 use serde_json::Value;
 
@@ -100,7 +100,7 @@ struct Operator {
     metrics: String,
 }
 
-fn start_operator(kube: &KubeCluster, store: &str, identity: &str) -> Operator {
+fn start_operator(kube: &KubeCluster, store: &str, identity: &str, files_url: &str) -> Operator {
     let [port] = free_ports::<1>().unwrap();
     let args: Vec<String> = [
         "operator",
@@ -124,6 +124,8 @@ fn start_operator(kube: &KubeCluster, store: &str, identity: &str) -> Operator {
         TENANT,
         "--listen",
         &format!("127.0.0.1:{port}"),
+        "--files-url",
+        files_url,
     ]
     .iter()
     .map(|s| s.to_string())
@@ -139,6 +141,8 @@ struct EdgeProcess {
     process: AcsProcess,
     cwmp: String,
     api: String,
+    files: String,
+    files_dir: PathBuf,
 }
 
 async fn start_edge(kube: &KubeCluster, store: &str, name: &str) -> EdgeProcess {
@@ -170,6 +174,8 @@ async fn start_edge(kube: &KubeCluster, store: &str, name: &str) -> EdgeProcess 
         process: AcsProcess::start(kube, name, &edge_user(), &args),
         cwmp: format!("http://127.0.0.1:{cwmp}/"),
         api: format!("http://127.0.0.1:{api}"),
+        files: format!("http://127.0.0.1:{files}"),
+        files_dir: data.join("files"),
     };
     let client = reqwest::Client::new();
     let deadline = Instant::now() + Duration::from_secs(60);
@@ -284,6 +290,19 @@ spec:
   - {name: InternetGatewayDevice.LANDevice.1.WLANConfiguration.1.SSID, value: tenant-b}
 "#;
 
+const ROLLOUT: &str = r#"apiVersion: kubeacs.io/v1alpha1
+kind: FirmwareRollout
+metadata: {name: gw-upgrade, namespace: tenant-a}
+spec:
+  firmware: gw-2.0.0
+  target: {group: gateways}
+  strategy:
+    canary: {count: 2}
+    steps: [{percent: 100}]
+    maxInFlight: 2
+    ratePerMinute: 120
+"#;
+
 const REBOOT: &str = r#"
 apiVersion: kubeacs.io/v1alpha1
 kind: DeviceTask
@@ -345,13 +364,14 @@ async fn operator_and_edges_on_a_real_api_server() {
         "{refused}"
     );
 
-    let mut operators = [
-        start_operator(&kube, &store, "operator-a"),
-        start_operator(&kube, &store, "operator-b"),
-    ];
     let edges = vec![
         start_edge(&kube, &store, "edge-a").await,
         start_edge(&kube, &store, "edge-b").await,
+    ];
+    let files_url = edges[0].files.clone();
+    let mut operators = [
+        start_operator(&kube, &store, "operator-a", &files_url),
+        start_operator(&kube, &store, "operator-b", &files_url),
     ];
     let first_leader = eventually("a leader", Duration::from_secs(30), || async {
         let holder = leader(&kube);
@@ -690,6 +710,91 @@ async fn operator_and_edges_on_a_real_api_server() {
         .await
         .unwrap();
     assert_eq!(anonymous.status(), 401);
+
+    // A firmware rollout in two waves, two devices at a time; the leading operator is killed
+    // in the middle (a replica restarted meanwhile takes over), and no device is upgraded
+    // twice.
+    operators[killed] = start_operator(
+        &kube,
+        &store,
+        &operators[killed].identity.clone(),
+        &files_url,
+    );
+    let image: Vec<u8> = (0..30_000u32).map(|i| (i % 239) as u8).collect();
+    std::fs::create_dir_all(&edges[0].files_dir).unwrap();
+    std::fs::write(edges[0].files_dir.join("2.0.0.bin"), &image).unwrap();
+    let sha256: String = {
+        use sha2::Digest;
+        sha2::Sha256::digest(&image)
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect()
+    };
+    let rollout_yaml = format!(
+        "apiVersion: kubeacs.io/v1alpha1\nkind: Firmware\nmetadata: {{name: gw-2.0.0, namespace: tenant-a}}\nspec: {{version: \"2.0.0\", file: 2.0.0.bin, size: {}, sha256: {sha256}}}\n---\n{ROLLOUT}",
+        image.len()
+    );
+    kube.kubectl_stdin(&["apply", "-f", "-"], &rollout_yaml)
+        .unwrap();
+    let rollouts: Api<FirmwareRollout> = Api::namespaced(client.clone(), TENANT);
+    eventually("the rollout under way", Duration::from_secs(60), || {
+        let rollouts = rollouts.clone();
+        async move {
+            let status = rollouts.get("gw-upgrade").await.ok()?.status?;
+            (status.succeeded >= 3).then_some(())
+        }
+    })
+    .await;
+    let leading = leader(&kube);
+    let leading = operators
+        .iter()
+        .position(|o| o.identity == leading)
+        .expect("the leader is one of ours");
+    operators[leading].process.kill();
+    let done = eventually("the rollout complete", Duration::from_secs(120), || {
+        let rollouts = rollouts.clone();
+        async move {
+            let status = rollouts.get("gw-upgrade").await.ok()?.status?;
+            (status.phase == "Complete").then_some(status)
+        }
+    })
+    .await;
+    // Device 0's state was deleted above: 22 devices of tenant-a are in the store.
+    let upgraded = TENANT_DEVICES as u64 - 1;
+    assert_eq!(
+        (done.succeeded, done.failed, done.total),
+        (upgraded, 0, upgraded),
+        "{done:?}"
+    );
+    assert_eq!(done.waves, 2);
+    for index in (1..DEVICES).filter(|i| *i != OTHER_DEVICE) {
+        let id = fleet.config().identity.device_id(index);
+        let version = fleet.value(index, "InternetGatewayDevice.DeviceInfo.SoftwareVersion");
+        assert_eq!(version.as_deref(), Some("2.0.0"), "device {id}");
+        let (_, tasks) = admin.get(&format!("/api/v1/devices/{id}/tasks")).await;
+        let downloads = tasks
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|t| t["spec"]["name"] == "download")
+            .count();
+        assert_eq!(downloads, 1, "device {id} downloaded once: {tasks}");
+    }
+    let reasons = kube
+        .kubectl(&[
+            "get",
+            "events",
+            "-n",
+            TENANT,
+            "--field-selector",
+            "involvedObject.name=gw-upgrade",
+            "-o",
+            "jsonpath={.items[*].reason}",
+        ])
+        .unwrap();
+    for reason in ["WaveStarted", "Complete"] {
+        assert!(reasons.contains(reason), "event {reason} in: {reasons}");
+    }
     drop(edges);
 }
 

@@ -1,6 +1,7 @@
--- Argo CD health of kube-acs resources (Device, DeviceGroup, ConfigProfile, DeviceTask), read
--- from what the operator writes: status.observedGeneration and the conditions Ready,
--- Reconciling (work under way) and Stalled (failed, nothing progressing).
+-- Argo CD health of kube-acs resources (Device, DeviceGroup, ConfigProfile, DeviceTask,
+-- Firmware, FirmwareRollout), read from what the operator writes: status.observedGeneration
+-- and the conditions Ready, Reconciling (work under way), Stalled (failed, nothing
+-- progressing) and Paused (a rollout held on purpose).
 local hs = {}
 if obj.status == nil or obj.status.conditions == nil then
   hs.status = "Progressing"
@@ -27,6 +28,11 @@ end
 if found.Stalled ~= nil and found.Stalled.status == "True" then
   hs.status = "Degraded"
   hs.message = message(found.Stalled)
+  return hs
+end
+if found.Paused ~= nil and found.Paused.status == "True" then
+  hs.status = "Suspended"
+  hs.message = message(found.Paused)
   return hs
 end
 if found.Ready ~= nil and found.Ready.status == "True" then

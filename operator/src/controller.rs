@@ -15,7 +15,7 @@ use acs_model::DeviceId;
 use acs_store::records;
 use crds::{
     ConfigProfile, ConfigProfileStatus, Device, DeviceGroup, DeviceGroupStatus, DeviceStatus,
-    DeviceTask, DeviceTaskStatus,
+    DeviceTask, DeviceTaskStatus, Firmware, FirmwareRollout, FirmwareRolloutStatus, FirmwareStatus,
 };
 use cwmp_edge::edge::{now_millis, Edge};
 use futures::channel::mpsc;
@@ -439,6 +439,96 @@ async fn reconcile_task(task: Arc<DeviceTask>, ctx: Arc<Context>) -> Result<Acti
     })
 }
 
+async fn reconcile_rollout(
+    rollout: Arc<FirmwareRollout>,
+    ctx: Arc<Context>,
+) -> Result<Action, Error> {
+    let key = key_of(rollout.as_ref());
+    let resources = ctx.edge.resources();
+    let namespace = rollout.namespace().unwrap_or_default();
+    let missing = resources
+        .firmware(&namespace, &rollout.spec.firmware)
+        .is_none();
+    let run = cwmp_edge::firmware_rollouts::read(&ctx.edge, &key).await?;
+    let current = rollout.status.as_ref();
+    let mut status = cwmp_edge::resource_status::firmware_rollout_status(
+        &rollout,
+        run.as_ref(),
+        missing,
+        now_millis(),
+    );
+    status.conditions = conditions(current.map(|s| s.conditions.as_slice()), status.conditions);
+    let before = current.cloned().unwrap_or_default();
+    if write_status(ctx.as_ref(), rollout.as_ref(), current, &status).await? {
+        for (type_, reason, note) in rollout_events(&before, &status) {
+            ctx.event(rollout.as_ref(), type_, reason, note).await;
+        }
+    }
+    Ok(match status.phase.as_str() {
+        "Complete" | "Aborted" => Action::requeue(Duration::from_secs(60)),
+        _ => Action::requeue(Duration::from_secs(2)),
+    })
+}
+
+/// The Events a rollout's status change deserves: each wave started, a hold, an abort, the
+/// end.
+fn rollout_events(
+    before: &FirmwareRolloutStatus,
+    after: &FirmwareRolloutStatus,
+) -> Vec<(EventType, &'static str, String)> {
+    let mut events = Vec::new();
+    if after.phase == "Progressing"
+        && (before.phase != after.phase || before.current_wave != after.current_wave)
+    {
+        events.push((
+            EventType::Normal,
+            "WaveStarted",
+            format!(
+                "wave {} of {} under way",
+                after.current_wave + 1,
+                after.waves
+            ),
+        ));
+    }
+    if before.phase != after.phase {
+        match after.phase.as_str() {
+            "Paused" => events.push((EventType::Warning, "Paused", after.message.clone())),
+            "Aborted" => events.push((EventType::Warning, "Aborted", after.message.clone())),
+            "Complete" => events.push((
+                EventType::Normal,
+                "Complete",
+                format!(
+                    "{} devices upgraded, {} failed, {} skipped",
+                    after.succeeded, after.failed, after.skipped
+                ),
+            )),
+            _ => {}
+        }
+    }
+    events
+}
+
+async fn reconcile_firmware(firmware: Arc<Firmware>, ctx: Arc<Context>) -> Result<Action, Error> {
+    let current = firmware.status.as_ref();
+    let generation = firmware.metadata.generation;
+    let message = format!("version {}", firmware.spec.version);
+    let ready = Condition {
+        type_: "Ready".to_string(),
+        status: "True".to_string(),
+        reason: "Available".to_string(),
+        message,
+        last_transition_time: Time(now()),
+        observed_generation: generation,
+    };
+    let status = FirmwareStatus {
+        downloads: current.map_or(0, |s| s.downloads),
+        conditions: conditions(current.map(|s| s.conditions.as_slice()), vec![ready]),
+        observed_generation: generation,
+    };
+    write_status(ctx.as_ref(), firmware.as_ref(), current, &status).await?;
+    Ok(Action::await_change())
+}
+
 /// Backoff per object: 1 s doubling to 5 minutes while it keeps failing.
 fn error_policy<K: Resource<DynamicType = ()>>(
     object: Arc<K>,
@@ -518,8 +608,8 @@ impl SweepTriggers {
     }
 }
 
-/// Starts the four controllers over `namespace` (all when `None`); returns the triggers the
-/// status sweep fires.
+/// Starts the controllers (one per kind) over `namespace` (all when `None`); returns the
+/// triggers the status sweep fires.
 pub fn spawn_controllers(ctx: Arc<Context>, namespace: Option<&str>) -> SweepTriggers {
     fn api<K: Resource<DynamicType = (), Scope = NamespaceResourceScope>>(
         client: &Client,
@@ -560,6 +650,18 @@ pub fn spawn_controllers(ctx: Arc<Context>, namespace: Option<&str>) -> SweepTri
         ctx.clone(),
         channel(),
         reconcile_task,
+    ));
+    tokio::spawn(run_controller(
+        api::<Firmware>(client, namespace),
+        ctx.clone(),
+        channel(),
+        reconcile_firmware,
+    ));
+    tokio::spawn(run_controller(
+        api::<FirmwareRollout>(client, namespace),
+        ctx.clone(),
+        channel(),
+        reconcile_rollout,
     ));
     SweepTriggers(senders)
 }

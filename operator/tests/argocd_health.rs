@@ -164,7 +164,14 @@ fn the_argocd_cm_patch_carries_the_script_for_every_kind() {
         &std::fs::read_to_string(argocd_dir().join("argocd-cm-patch.yaml")).unwrap(),
     )
     .unwrap();
-    for kind in ["Device", "DeviceGroup", "ConfigProfile", "DeviceTask"] {
+    for kind in [
+        "Device",
+        "DeviceGroup",
+        "ConfigProfile",
+        "DeviceTask",
+        "Firmware",
+        "FirmwareRollout",
+    ] {
         let key = format!("resource.customizations.health.kubeacs.io_{kind}");
         let script = patch["data"][key.as_str()].as_str().unwrap_or_default();
         assert_eq!(script, health_script(), "{key}");
