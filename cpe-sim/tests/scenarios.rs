@@ -701,19 +701,16 @@ struct RolloutFleet {
     sha256: String,
 }
 
-async fn rollout_fleet(devices: u32, faults: TransferFaults) -> RolloutFleet {
+async fn rollout_fleet(devices: u32, faults: TransferFaults, extra_args: &[&str]) -> RolloutFleet {
     let resources = tempfile::tempdir().unwrap();
     let dir = resources.path().display().to_string();
-    let setup = start(
-        "tr098",
-        devices,
-        &["--resources", &dir, "--task-max-attempts", "1"],
-        |config| {
-            config.seed = 7;
-            config.reboot_delay = Duration::from_millis(200);
-            config.transfer_faults = faults;
-        },
-    )
+    let mut args = vec!["--resources", &dir, "--task-max-attempts", "1"];
+    args.extend_from_slice(extra_args);
+    let setup = start("tr098", devices, &args, |config| {
+        config.seed = 7;
+        config.reboot_delay = Duration::from_millis(200);
+        config.transfer_faults = faults;
+    })
     .await;
     let boot = batch(&setup.fleet, devices, Trigger::Pending).await;
     assert_eq!(boot.ok, u64::from(devices));
@@ -822,6 +819,7 @@ async fn a_thousand_devices_upgrade_in_three_waves_despite_two_percent_failures(
             download_failure: 0.02,
             ..TransferFaults::default()
         },
+        &[],
     )
     .await;
     fleet.write_rollout(THREE_WAVES, "");
@@ -869,6 +867,7 @@ async fn twenty_percent_failures_stop_the_rollout_after_the_canary_until_resumed
             download_failure: 0.2,
             ..TransferFaults::default()
         },
+        &[],
     )
     .await;
     fleet.write_rollout(THREE_WAVES, "");
@@ -913,4 +912,66 @@ async fn twenty_percent_failures_stop_the_rollout_after_the_canary_until_resumed
         .count() as u64;
     assert_eq!(done["failed"], injected, "{done}");
     assert_eq!(done["succeeded"], u64::from(DEVICES) - injected, "{done}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_image_that_does_not_match_its_checksum_fails_the_canary_over_signed_urls() {
+    const DEVICES: u32 = 100;
+    let fleet = rollout_fleet(
+        DEVICES,
+        TransferFaults::default(),
+        &["--files-signing-key", "test-signing-key"],
+    )
+    .await;
+    // The file on the server is not the image the Firmware describes.
+    let files = &fleet.setup.acs.files_dir;
+    let mut image = std::fs::read(files.join("2.0.0.bin")).unwrap();
+    image[1000] ^= 0xff;
+    std::fs::write(files.join("2.0.0.bin"), &image).unwrap();
+    let unsigned = reqwest::get(format!("{}/2.0.0.bin", fleet.setup.acs.files_url))
+        .await
+        .unwrap();
+    assert_eq!(unsigned.status(), 403, "the file server wants signed URLs");
+    fleet.write_rollout(THREE_WAVES, "");
+    let held = fleet
+        .wait_for("the rollout to hold", Duration::from_secs(120), |s| {
+            s["phase"] == "Paused" && s["failed"] == 20
+        })
+        .await;
+    assert_eq!(held["currentWave"], 0, "{held}");
+    assert_eq!(held["succeeded"], 0, "{held}");
+    let sim = &fleet.setup.fleet;
+    let api = fleet.setup.acs.api();
+    let mut corrupted = 0;
+    for index in 0..DEVICES {
+        let version = sim.value(index, "InternetGatewayDevice.DeviceInfo.SoftwareVersion");
+        assert_eq!(version.as_deref(), Some("1.0.0"), "device {index}");
+        let id = sim.config().identity.device_id(index);
+        let faults = get(&api, &format!("/api/v1/devices/{id}/faults")).await;
+        if faults
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|f| f["fault"]["code"] == 9018)
+        {
+            corrupted += 1;
+        }
+    }
+    assert_eq!(
+        corrupted, 20,
+        "each canary device reported 9018 (and its retry did too)"
+    );
+    // The devices fetched the file through signed URLs: served, and counted.
+    let metrics = reqwest::get(format!("{}/metrics", fleet.setup.acs.api_url))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let served = metrics
+        .lines()
+        .find(|l| l.starts_with("kubeacs_file_downloads_total") && l.contains("status=\"200\""))
+        .unwrap_or_else(|| panic!("{metrics}"));
+    let count: u64 = served.rsplit(' ').next().unwrap().parse().unwrap();
+    assert_eq!(count, 40, "20 devices, two attempts each: {served}");
 }

@@ -152,7 +152,7 @@ pub struct FirmwareRolloutSpec {
     /// Hold: no device starts while true (devices under way finish).
     #[serde(default)]
     pub paused: bool,
-    /// Stop for good: no device starts again.
+    /// Stop for good: no device starts again (devices under way finish).
     #[serde(default)]
     pub abort: bool,
 }
@@ -216,10 +216,6 @@ pub struct RolloutStrategy {
     /// The highest wave approved.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub approved_wave: Option<u32>,
-    /// On abort, download this Firmware (the previous image) to the devices already
-    /// upgraded.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub rollback_firmware: Option<String>,
 }
 
 impl Default for RolloutStrategy {
@@ -236,7 +232,6 @@ impl Default for RolloutStrategy {
             health_gate: HealthGate::default(),
             approval_required: Vec::new(),
             approved_wave: None,
-            rollback_firmware: None,
         }
     }
 }

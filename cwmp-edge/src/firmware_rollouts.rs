@@ -148,7 +148,8 @@ async fn tick_rollout(
     }
     // Tasks for the devices that start, and the records of every device that changed, in
     // one transaction: a crash leaves either all of it or none.
-    let download = download_spec(edge, firmware);
+    let expires = now / 1000 + u64::from(strategy.device_timeout_seconds) + 3600;
+    let download = download_spec(edge, firmware, expires);
     let mut queued = Vec::new();
     let mut abandoned = Vec::new();
     for device in devices.iter_mut() {
@@ -355,14 +356,23 @@ fn download_outcome(task: &TaskRecord) -> DownloadOutcome {
     }
 }
 
-/// The Download every device of a rollout gets, or why there is none.
-fn download_spec(edge: &Edge, firmware: &Firmware) -> Result<Download, String> {
+/// The Download the devices of a rollout get, or why there is none. Files of the file server
+/// get URLs signed until `expires` (Unix seconds) when it has a signing key.
+fn download_spec(edge: &Edge, firmware: &Firmware, expires: u64) -> Result<Download, String> {
     let spec = &firmware.spec;
     let url =
         match (&spec.url, &spec.file) {
             (Some(url), _) => url.clone(),
             (None, Some(file)) => match &edge.config.files_url {
-                Some(base) => format!("{}/{}", base.trim_end_matches('/'), file),
+                Some(base) => {
+                    let url = format!("{}/{}", base.trim_end_matches('/'), file);
+                    match &edge.config.files_signing_key {
+                        Some(key) => {
+                            crate::file_server::signed_url(key, &url, &url_path(&url), expires)
+                        }
+                        None => url,
+                    }
+                }
                 None => return Err(
                     "the firmware is a file of the file server, whose URL is unknown (--files-url)"
                         .to_string(),
@@ -391,6 +401,13 @@ fn download_spec(edge: &Edge, firmware: &Firmware) -> Result<Download, String> {
         target_file_name: file_name,
         ..Download::default()
     })
+}
+
+/// The path of a URL (`/fw/2.0.bin` of `http://host:7567/fw/2.0.bin`).
+fn url_path(url: &str) -> String {
+    let after_scheme = url.split_once("://").map_or(url, |(_, rest)| rest);
+    let path = after_scheme.find('/').map_or("/", |i| &after_scheme[i..]);
+    path.split(['?', '#']).next().unwrap_or("/").to_string()
 }
 
 fn download_task(device: &DeviceId, download: Download, rollout: &str, now: Millis) -> TaskRecord {

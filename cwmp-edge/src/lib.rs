@@ -16,6 +16,7 @@ pub mod cwmp_server;
 pub mod device_session;
 pub mod device_tasks;
 pub mod edge;
+pub mod file_server;
 pub mod firmware_rollouts;
 pub mod metrics;
 pub mod nbi;

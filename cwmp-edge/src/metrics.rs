@@ -33,6 +33,8 @@ pub struct Metrics {
     pub session_seconds: Histogram,
     /// Store commit latency in seconds.
     pub commit_seconds: Histogram,
+    /// File server responses, by file and status (`200`, `206`, `304`, `403`, `404`...).
+    pub file_downloads: Family<Vec<(&'static str, String)>, Counter>,
 }
 
 impl Default for Metrics {
@@ -48,6 +50,7 @@ impl Default for Metrics {
             connection_requests: Family::default(),
             session_seconds: Histogram::new(exponential_buckets(0.001, 2.0, 16)),
             commit_seconds: Histogram::new(exponential_buckets(0.0001, 2.0, 16)),
+            file_downloads: Family::default(),
             registry: Registry::default(),
         };
         registry.register(
@@ -94,6 +97,11 @@ impl Default for Metrics {
             "store_commit_seconds",
             "Store commit latency",
             metrics.commit_seconds.clone(),
+        );
+        registry.register(
+            "file_downloads",
+            "File server responses, by file and status",
+            metrics.file_downloads.clone(),
         );
         Metrics {
             registry,

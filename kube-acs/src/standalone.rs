@@ -59,6 +59,10 @@ pub struct StandaloneArgs {
     /// `http://<--files-listen>` when that is a specific address.
     #[arg(long, env = "KUBE_ACS_FILES_URL")]
     pub files_url: Option<String>,
+    /// With a key, the file server serves only URLs signed by kube-acs that have not expired
+    /// (each Download of a rollout gets its own); every edge and the operator need the same.
+    #[arg(long, env = "KUBE_ACS_FILES_SIGNING_KEY", hide_env_values = true)]
+    pub files_signing_key: Option<String>,
     /// Directory the file server serves (default: `<data-dir>/files`).
     #[arg(long, env = "KUBE_ACS_FILES_DIR")]
     pub files_dir: Option<PathBuf>,
@@ -234,6 +238,7 @@ pub async fn run(args: StandaloneArgs, mode: Mode) -> anyhow::Result<()> {
     config.shared_store_edge = shared.then(|| edge_name(&args));
     // Where CPEs fetch files of the file server: --files-url, else the listener's own
     // address when it is a specific one.
+    config.files_signing_key = args.files_signing_key.clone().map(String::into_bytes);
     let files_address = files_listener.local_addr()?;
     config.files_url = args.files_url.clone().or_else(|| {
         (!files_address.ip().is_unspecified()).then(|| format!("http://{files_address}"))
@@ -312,8 +317,11 @@ pub async fn run(args: StandaloneArgs, mode: Mode) -> anyhow::Result<()> {
     };
     let files = {
         let shutdown = shutdown.clone();
-        let router =
-            axum::Router::new().fallback_service(tower_http::services::ServeDir::new(files_dir));
+        let router = cwmp_edge::file_server::router(cwmp_edge::file_server::FileServer {
+            dir: files_dir,
+            signing_key: edge.config.files_signing_key.clone(),
+            downloads: edge.metrics.file_downloads.clone(),
+        });
         tokio::spawn(async move {
             axum::serve(files_listener, router)
                 .with_graceful_shutdown(shutdown.cancelled_owned())

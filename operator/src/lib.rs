@@ -71,6 +71,10 @@ pub struct OperatorArgs {
     /// firmware it serves.
     #[arg(long, env = "KUBE_ACS_FILES_URL")]
     pub files_url: Option<String>,
+    /// The file server's signing key (the edges' `--files-signing-key`): Downloads of files it
+    /// serves get signed URLs.
+    #[arg(long, env = "KUBE_ACS_FILES_SIGNING_KEY", hide_env_values = true)]
+    pub files_signing_key: Option<String>,
     /// Address of `/metrics`, `/healthz` and `/readyz`.
     #[arg(long, env = "KUBE_ACS_OPERATOR_LISTEN", default_value = "0.0.0.0:8081")]
     pub listen: SocketAddr,
@@ -139,6 +143,7 @@ pub async fn run(args: OperatorArgs) -> anyhow::Result<()> {
         EdgeConfig {
             shared_store_edge: Some(identity.clone()),
             files_url: args.files_url.clone(),
+            files_signing_key: args.files_signing_key.clone().map(String::into_bytes),
             ..EdgeConfig::default()
         },
     );
