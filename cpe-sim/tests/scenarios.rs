@@ -975,3 +975,97 @@ async fn an_image_that_does_not_match_its_checksum_fails_the_canary_over_signed_
     let count: u64 = served.rsplit(' ').next().unwrap().parse().unwrap();
     assert_eq!(count, 40, "20 devices, two attempts each: {served}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_image_that_bricks_devices_trips_the_health_gate() {
+    const DEVICES: u32 = 50;
+    let fleet = rollout_fleet(
+        DEVICES,
+        TransferFaults {
+            never_returns: 1.0,
+            ..TransferFaults::default()
+        },
+        &[],
+    )
+    .await;
+    let strategy = "    canary: {count: 5}
+    steps: [{percent: 100}]
+    deviceTimeoutSeconds: 10
+    retries: 0
+    failureThreshold: {count: 1, action: Abort}
+";
+    fleet.write_rollout(strategy, "");
+    let aborted = fleet
+        .wait_for("the rollout to abort", Duration::from_secs(90), |s| {
+            s["phase"] == "Aborted"
+        })
+        .await;
+    assert_eq!(aborted["currentWave"], 0, "{aborted}");
+    assert!(aborted["failed"].as_u64().unwrap() >= 2, "{aborted}");
+    assert_eq!(
+        aborted["pending"],
+        DEVICES - 5,
+        "nobody beyond the canary started"
+    );
+    assert!(
+        aborted["message"]
+            .as_str()
+            .unwrap()
+            .contains("failure threshold"),
+        "{aborted}"
+    );
+    // The canary devices installed the image and were never heard of again.
+    let sim = &fleet.setup.fleet;
+    let silent = (0..DEVICES).filter(|i| sim.is_silent(*i)).count();
+    assert_eq!(silent, 5, "the canary devices went silent");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_maintenance_window_holds_work_until_it_opens() {
+    const DEVICES: u32 = 30;
+    let fleet = rollout_fleet(DEVICES, TransferFaults::default(), &[]).await;
+    // A window that opens at the start of the next minute (UTC) and stays open one minute.
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
+    let next_minute = (now / 60 + 1) % 60;
+    let strategy = format!(
+        "    canary: {{count: 5}}
+    steps: [{{percent: 100}}]
+    maintenanceWindow: {{cron: \"{next_minute} * * * *\", timeZone: UTC, durationMinutes: 1}}
+"
+    );
+    fleet.write_rollout(&strategy, "");
+    let held = fleet
+        .wait_for(
+            "the rollout to wait for its window",
+            Duration::from_secs(30),
+            |s| s["scheduled"] == 5,
+        )
+        .await;
+    // Unless the minute turned meanwhile, nothing has started.
+    let opened = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs()
+        / 60
+        != now / 60;
+    if !opened {
+        assert_eq!(held["phase"], "Paused", "{held}");
+        assert_eq!(held["message"], "outside the maintenance window", "{held}");
+        assert_eq!(held["succeeded"], 0, "{held}");
+        assert_eq!(
+            fleet.setup.fleet.stats().transfers.load(Ordering::Relaxed),
+            0
+        );
+    }
+    let done = fleet
+        .wait_for(
+            "the rollout to complete in its window",
+            Duration::from_secs(150),
+            |s| s["phase"] == "Complete",
+        )
+        .await;
+    assert_eq!(done["succeeded"], DEVICES, "{done}");
+}

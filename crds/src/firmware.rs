@@ -197,7 +197,7 @@ pub struct RolloutStrategy {
     /// Seconds a device may take from the start of its download to informing on the new
     /// version.
     #[serde(default = "default_device_timeout")]
-    #[schemars(range(min = 60, max = 604800))]
+    #[schemars(range(min = 10, max = 604800))]
     pub device_timeout_seconds: u32,
     /// Attempts per device before it fails for good.
     #[serde(default = "default_retries")]

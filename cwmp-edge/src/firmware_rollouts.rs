@@ -472,3 +472,38 @@ pub fn spawn(edge: Arc<Edge>) {
         }
     });
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crds::firmware::MaintenanceWindow;
+
+    /// 2026-12-01T00:00:00Z in ms.
+    const MIDNIGHT_UTC: Millis = 1_796_083_200_000;
+    const HOUR: Millis = 3_600_000;
+
+    #[test]
+    fn maintenance_windows_open_at_their_cron_for_their_duration_in_their_time_zone() {
+        let window = MaintenanceWindow {
+            cron: "0 2 * * *".to_string(),
+            time_zone: "Europe/Berlin".to_string(),
+            duration_minutes: 120,
+        };
+        // 02:00 in Berlin is 01:00 UTC in winter: open 01:00-03:00 UTC.
+        assert!(!window_is_open(&window, MIDNIGHT_UTC + HOUR / 2));
+        assert!(window_is_open(&window, MIDNIGHT_UTC + HOUR));
+        assert!(window_is_open(&window, MIDNIGHT_UTC + 2 * HOUR + HOUR / 2));
+        assert!(!window_is_open(&window, MIDNIGHT_UTC + 3 * HOUR));
+        let broken = MaintenanceWindow {
+            cron: "not a cron".to_string(),
+            ..window
+        };
+        assert!(!window_is_open(&broken, MIDNIGHT_UTC + HOUR));
+    }
+
+    #[test]
+    fn url_paths_leave_out_host_query_and_fragment() {
+        assert_eq!(url_path("http://acs:7567/fw/2.0.bin?x=1#y"), "/fw/2.0.bin");
+        assert_eq!(url_path("http://acs:7567"), "/");
+    }
+}
