@@ -974,6 +974,8 @@ async fn an_image_that_does_not_match_its_checksum_fails_the_canary_over_signed_
         .unwrap_or_else(|| panic!("{metrics}"));
     let count: u64 = served.rsplit(' ').next().unwrap().parse().unwrap();
     assert_eq!(count, 40, "20 devices, two attempts each: {served}");
+    let firmwares = get(&api, "/api/v1/resources/firmwares").await;
+    assert_eq!(firmwares[0]["status"]["downloads"], 40, "{firmwares}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -6,7 +6,8 @@
 //! modification time) honoured by `If-None-Match` and `If-Range`. With a signing key, every
 //! request needs a URL signed by kube-acs that has not expired
 //! (`?expires=<unix seconds>&signature=<hex HMAC-SHA256>`), so each Download gets its own
-//! short-lived credentials. Responses are counted per file and status.
+//! short-lived credentials. Responses are counted per file and status, and downloads per file
+//! in the store (for `Firmware.status.downloads`).
 
 use std::path::{Path, PathBuf};
 use std::time::{SystemTime, UNIX_EPOCH};
@@ -32,6 +33,8 @@ pub struct FileServer {
     pub signing_key: Option<Vec<u8>>,
     /// Responses by file and status.
     pub downloads: Family<Vec<(&'static str, String)>, Counter>,
+    /// Where downloads are counted for Firmware status (every edge adds to the same count).
+    pub store: Option<std::sync::Arc<dyn acs_store::Store>>,
 }
 
 /// The signature of `path` (as requested, starting with `/`) valid until `expires`.
@@ -150,6 +153,12 @@ async fn serve(State(server): State<FileServer>, mut request: Request) -> Respon
         }
     }
     let etag = file_of(&server.dir, &path).and_then(|file| entity_tag(&file));
+    let is_get = request.method() == Method::GET;
+    let range_starts_at_zero = request
+        .headers()
+        .get(header::RANGE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.trim().starts_with("bytes=0-"));
     let headers = request.headers();
     if let Some(etag) = &etag {
         let matches = |value: &HeaderValue| {
@@ -183,6 +192,27 @@ async fn serve(State(server): State<FileServer>, mut request: Request) -> Respon
         }
     };
     count(response.status());
+    let served =
+        response.status() == StatusCode::OK || response.status() == StatusCode::PARTIAL_CONTENT;
+    if let (Some(store), true, true) = (&server.store, served, is_get) {
+        // A download is counted once, at its first byte (a resumed download is not a new one).
+        let first = response.status() == StatusCode::OK || range_starts_at_zero;
+        if first {
+            let (store, path) = (store.clone(), path.clone());
+            tokio::spawn(async move {
+                let counted = acs_store::transact(store.as_ref(), |txn| {
+                    let path = path.clone();
+                    Box::pin(
+                        async move { acs_store::records::count_file_download(txn, &path).await },
+                    )
+                })
+                .await;
+                if let Err(error) = counted {
+                    tracing::warn!(file = path, %error, "could not count a download");
+                }
+            });
+        }
+    }
     let mut response = response;
     if let (Some(etag), true) = (etag, response.status().is_success()) {
         if let Ok(value) = HeaderValue::from_str(&etag) {

@@ -553,7 +553,21 @@ async fn list_resources(State(edge): Shared, Path(kind): Path<String>) -> ApiRes
         return Ok(Json(tasks).into_response());
     }
     if kind == "firmwares" {
-        return Ok(Json(resources.firmwares().to_vec()).into_response());
+        let mut firmwares = resources.firmwares().to_vec();
+        let mut txn = edge.store.begin().await?;
+        for firmware in &mut firmwares {
+            if let Some(file) = &firmware.spec.file {
+                let path = format!("/{}", file.trim_start_matches('/'));
+                let downloads = records::get_file_downloads(txn.as_mut(), &path).await?;
+                firmware.status = Some(crds::FirmwareStatus {
+                    downloads,
+                    observed_generation: firmware.metadata.generation,
+                    ..Default::default()
+                });
+            }
+        }
+        txn.rollback().await?;
+        return Ok(Json(firmwares).into_response());
     }
     if kind == "firmwarerollouts" {
         let mut rollouts = resources.rollouts().to_vec();

@@ -23,6 +23,7 @@ async fn serve(signing_key: Option<&[u8]>) -> Served {
         dir: dir.path().to_path_buf(),
         signing_key: signing_key.map(<[u8]>::to_vec),
         downloads: downloads.clone(),
+        store: None,
     });
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());

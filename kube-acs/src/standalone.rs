@@ -321,6 +321,7 @@ pub async fn run(args: StandaloneArgs, mode: Mode) -> anyhow::Result<()> {
             dir: files_dir,
             signing_key: edge.config.files_signing_key.clone(),
             downloads: edge.metrics.file_downloads.clone(),
+            store: Some(edge.store.clone()),
         });
         tokio::spawn(async move {
             axum::serve(files_listener, router)

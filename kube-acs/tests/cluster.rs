@@ -780,6 +780,20 @@ async fn operator_and_edges_on_a_real_api_server() {
             .count();
         assert_eq!(downloads, 1, "device {id} downloaded once: {tasks}");
     }
+    // Every device fetched the image once from edge-a's file server, counted in its Firmware.
+    let firmwares: Api<crds::Firmware> = Api::namespaced(client.clone(), TENANT);
+    eventually(
+        "the downloads counted in the Firmware",
+        Duration::from_secs(30),
+        || {
+            let firmwares = firmwares.clone();
+            async move {
+                let status = firmwares.get("gw-2.0.0").await.ok()?.status?;
+                (status.downloads == upgraded).then_some(())
+            }
+        },
+    )
+    .await;
     let reasons = kube
         .kubectl(&[
             "get",

@@ -520,13 +520,24 @@ async fn reconcile_firmware(firmware: Arc<Firmware>, ctx: Arc<Context>) -> Resul
         last_transition_time: Time(now()),
         observed_generation: generation,
     };
+    // Downloads the file servers served of the image (images elsewhere are not counted).
+    let downloads = match &firmware.spec.file {
+        Some(file) => {
+            let path = format!("/{}", file.trim_start_matches('/'));
+            let mut txn = ctx.edge.store.begin().await?;
+            let count = records::get_file_downloads(txn.as_mut(), &path).await?;
+            txn.rollback().await?;
+            count
+        }
+        None => 0,
+    };
     let status = FirmwareStatus {
-        downloads: current.map_or(0, |s| s.downloads),
+        downloads,
         conditions: conditions(current.map(|s| s.conditions.as_slice()), vec![ready]),
         observed_generation: generation,
     };
     write_status(ctx.as_ref(), firmware.as_ref(), current, &status).await?;
-    Ok(Action::await_change())
+    Ok(Action::requeue(Duration::from_secs(10)))
 }
 
 /// Backoff per object: 1 s doubling to 5 minutes while it keeps failing.

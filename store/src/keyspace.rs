@@ -20,6 +20,7 @@
 //! | `run/<device-task>/<device>`         | `DeviceTaskEntry`: one device of the run  |
 //! | `rollout/<firmware-rollout>`         | `RolloutRun`: a firmware rollout's run    |
 //! | `rollout/<firmware-rollout>/<device>` | `RolloutDevice`: one device of the rollout |
+//! | `file/<path>/downloads`              | number: downloads the file servers served of the file |
 //!
 //! Properties this layout gives:
 //! - Everything of one device is under `d/<device>/`. Device ids never contain `/` (they are
@@ -61,6 +62,14 @@ pub const FAULT_INDEX: &str = "fault/";
 pub const TAG_INDEX: &str = "tag/";
 /// Prefix of DeviceTask runs.
 pub const RUNS: &str = "run/";
+
+/// Prefix of file server records.
+pub const FILES: &str = "file/";
+
+/// `file/<path>/downloads`: how often the file servers served the file.
+pub fn file_downloads(path: &str) -> Vec<u8> {
+    format!("{FILES}{}/downloads", escape(path)).into_bytes()
+}
 
 /// Prefix of FirmwareRollout runs.
 pub const ROLLOUTS: &str = "rollout/";

@@ -263,6 +263,19 @@ pub async fn put_rollout_device(
     .await
 }
 
+/// How often the file servers served the file at `path` (as requested, such as
+/// `/fw/2.0.bin`).
+pub async fn get_file_downloads(txn: &mut dyn Transaction, path: &str) -> Result<u64> {
+    Ok(get_json(txn, &ks::file_downloads(path)).await?.unwrap_or(0))
+}
+
+/// Counts one download of the file at `path`.
+pub async fn count_file_download(txn: &mut dyn Transaction, path: &str) -> Result<u64> {
+    let count = get_file_downloads(txn, path).await? + 1;
+    txn.put(ks::file_downloads(path), encode(&count)?).await?;
+    Ok(count)
+}
+
 /// The device's own CWMP credentials, if it has any.
 pub async fn get_cwmp_credentials(
     txn: &mut dyn Transaction,
