@@ -316,20 +316,13 @@ async fn queue(
     spec: TaskSpec,
 ) -> Result<TaskRecord, StoreError> {
     let now = now_millis();
-    let task = TaskRecord {
-        id: acs_store::ids::next_id(now),
-        device: device.clone(),
+    let task = TaskRecord::new(
+        acs_store::ids::next_id(now),
+        device.clone(),
         spec,
-        status: TaskStatus::Pending,
-        created: now,
-        attempts: 0,
-        not_before: 0,
-        fault: None,
-        result: None,
-        connection_request: None,
-        origin: Some(name.to_string()),
-        finished: None,
-    };
+        now,
+        Some(name.to_string()),
+    );
     transact(edge.store.as_ref(), |txn| {
         let task = &task;
         Box::pin(async move {
@@ -439,20 +432,6 @@ pub async fn results(
     txn.rollback().await?;
     let entries: Vec<DeviceTaskEntry> = results.iter().map(|(e, _)| e.clone()).collect();
     Ok(Some((run, count(&entries, &statuses), results)))
-}
-
-/// Runs [`tick`] every [`TICK`] until the process ends.
-pub fn spawn(edge: Arc<Edge>) {
-    tokio::spawn(async move {
-        let mut tokens = HashMap::new();
-        let mut interval = tokio::time::interval(TICK);
-        loop {
-            interval.tick().await;
-            if let Err(error) = tick(&edge, &mut tokens).await {
-                tracing::warn!(%error, "DeviceTask runs could not advance");
-            }
-        }
-    });
 }
 
 #[cfg(test)]

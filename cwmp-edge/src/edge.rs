@@ -115,20 +115,7 @@ impl Edge {
         spec: TaskSpec,
     ) -> Result<TaskRecord, QueueError> {
         let now = now_millis();
-        let task = TaskRecord {
-            id: ids::next_id(now),
-            device: device.clone(),
-            spec,
-            status: TaskStatus::Pending,
-            created: now,
-            attempts: 0,
-            not_before: 0,
-            fault: None,
-            result: None,
-            connection_request: None,
-            origin: None,
-            finished: None,
-        };
+        let task = TaskRecord::new(ids::next_id(now), device.clone(), spec, now, None);
         let queued = transact(self.store.as_ref(), |txn| {
             let task = task.clone();
             Box::pin(async move {

@@ -411,20 +411,13 @@ fn url_path(url: &str) -> String {
 }
 
 fn download_task(device: &DeviceId, download: Download, rollout: &str, now: Millis) -> TaskRecord {
-    TaskRecord {
-        id: acs_store::ids::next_id(now),
-        device: device.clone(),
-        spec: TaskSpec::Download(download),
-        status: TaskStatus::Pending,
-        created: now,
-        attempts: 0,
-        not_before: 0,
-        fault: None,
-        result: None,
-        connection_request: None,
-        origin: Some(format!("firmwarerollout/{rollout}")),
-        finished: None,
-    }
+    TaskRecord::new(
+        acs_store::ids::next_id(now),
+        device.clone(),
+        TaskSpec::Download(download),
+        now,
+        Some(format!("firmwarerollout/{rollout}")),
+    )
 }
 
 /// Whether a maintenance window is open at `now`: its latest opening (a firing of its cron
@@ -457,20 +450,6 @@ pub async fn read(
     let devices = records::list_rollout_devices(txn.as_mut(), key).await?;
     txn.rollback().await?;
     Ok(Some((run, devices)))
-}
-
-/// Runs [`tick`] every [`TICK`] until the process ends.
-pub fn spawn(edge: Arc<Edge>) {
-    tokio::spawn(async move {
-        let mut tokens = HashMap::new();
-        let mut interval = tokio::time::interval(TICK);
-        loop {
-            interval.tick().await;
-            if let Err(error) = tick(&edge, &mut tokens).await {
-                tracing::warn!(%error, "firmware rollouts could not advance");
-            }
-        }
-    });
 }
 
 #[cfg(test)]

@@ -18,6 +18,7 @@ pub mod device_tasks;
 pub mod edge;
 pub mod file_server;
 pub mod firmware_rollouts;
+pub mod mass_operations;
 pub mod metrics;
 pub mod nbi;
 pub mod provision_run;

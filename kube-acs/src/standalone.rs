@@ -248,8 +248,7 @@ pub async fn run(args: StandaloneArgs, mode: Mode) -> anyhow::Result<()> {
     if let Some(dir) = &args.resources {
         watch_resources(edge.clone(), dir, &args.device_namespace).await?;
         if mode == Mode::Standalone {
-            cwmp_edge::device_tasks::spawn(edge.clone());
-            cwmp_edge::firmware_rollouts::spawn(edge.clone());
+            cwmp_edge::mass_operations::spawn(edge.clone());
         }
     } else if args.kubernetes {
         let client = operator::client().await?;

@@ -158,12 +158,39 @@ pub struct TaskRecord {
     /// The connection request sent for it, if one was.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub connection_request: Option<ConnectionRequestState>,
-    /// The DeviceTask that queued it, if one did.
+    /// The DeviceTask or FirmwareRollout that queued it, if one did.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub origin: Option<String>,
     /// When it finished (done or failed).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub finished: Option<Millis>,
+}
+
+impl TaskRecord {
+    /// A new pending task `id` for `device`, queued at `now` by `origin` (a DeviceTask or a
+    /// FirmwareRollout; `None` for the API).
+    pub fn new(
+        id: String,
+        device: DeviceId,
+        spec: TaskSpec,
+        now: Millis,
+        origin: Option<String>,
+    ) -> TaskRecord {
+        TaskRecord {
+            id,
+            device,
+            spec,
+            status: TaskStatus::Pending,
+            created: now,
+            attempts: 0,
+            not_before: 0,
+            fault: None,
+            result: None,
+            connection_request: None,
+            origin,
+            finished: None,
+        }
+    }
 }
 
 /// A fault the device reported for a task (or on its own, such as a failed TransferComplete).

@@ -157,8 +157,7 @@ pub async fn run(args: OperatorArgs) -> anyhow::Result<()> {
         .await?
     };
     let _ = watched;
-    cwmp_edge::device_tasks::spawn(edge.clone());
-    cwmp_edge::firmware_rollouts::spawn(edge.clone());
+    cwmp_edge::mass_operations::spawn(edge.clone());
     let recorder = Recorder::new(
         client.clone(),
         Reporter {
