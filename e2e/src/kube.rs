@@ -17,7 +17,7 @@ use std::time::{Duration, Instant};
 use anyhow::{anyhow, bail, Context, Result};
 use tokio::sync::OnceCell;
 
-use crate::process::{self, env_path, free_ports, spawn_logged, spawn_watchdog, tail};
+use crate::process::{self, env_path, free_ports, spawn_logged, spawn_watchdog};
 
 /// Environment variable: when set (non-empty), the cluster's directory is kept after the
 /// cluster is dropped, and its path printed.
@@ -366,20 +366,14 @@ impl KubeCluster {
     }
 
     fn failure(&self, what: &str) -> anyhow::Error {
-        let mut msg = format!(
-            "Kubernetes test cluster in {} (removed on drop unless {KEEP_DIR_ENV}=1): {what}",
-            self.dir.display()
-        );
-        for name in ["etcd", "apiserver"] {
-            let path = self.dir.join(format!("{name}.log"));
-            let _ = write!(
-                msg,
-                "\n---- last {TAIL_LINES} lines of {}:\n{}",
-                path.display(),
-                tail(&path, TAIL_LINES)
-            );
-        }
-        anyhow!(msg)
+        process::failure(
+            "Kubernetes test cluster",
+            &self.dir,
+            KEEP_DIR_ENV,
+            &["etcd", "apiserver"],
+            TAIL_LINES,
+            what,
+        )
     }
 }
 

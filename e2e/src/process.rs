@@ -198,6 +198,33 @@ pub fn tail(path: &Path, lines: usize) -> String {
     all[all.len().saturating_sub(lines)..].join("\n")
 }
 
+/// An error about a test cluster in `dir` (`cluster` names it): `what`, and the last `lines`
+/// lines of the logs of `processes`.
+pub fn failure(
+    cluster: &str,
+    dir: &Path,
+    keep_env: &str,
+    processes: &[&str],
+    lines: usize,
+    what: &str,
+) -> anyhow::Error {
+    use std::fmt::Write as _;
+    let mut msg = format!(
+        "{cluster} in {} (removed on drop unless {keep_env}=1): {what}",
+        dir.display()
+    );
+    for name in processes {
+        let path = dir.join(format!("{name}.log"));
+        let _ = write!(
+            msg,
+            "\n---- last {lines} lines of {}:\n{}",
+            path.display(),
+            tail(&path, lines)
+        );
+    }
+    anyhow::anyhow!(msg)
+}
+
 /// Stops a test cluster: its processes (SIGTERM, then SIGKILL), their pid files and its
 /// watchdog; then removes its directory, or keeps it (printing where) when `keep_env` is
 /// set.

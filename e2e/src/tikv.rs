@@ -8,7 +8,6 @@
 //! process also kills them (and removes the directory) if the test process
 //! dies without running `Drop`, e.g. on SIGKILL or Ctrl-C.
 
-use std::fmt::Write as _;
 use std::fs;
 use std::net::{SocketAddr, TcpStream};
 use std::path::{Path, PathBuf};
@@ -20,7 +19,7 @@ use serde_json::Value;
 use tokio::sync::OnceCell;
 
 use crate::process::{
-    self, env_path, free_ports, kill_now, spawn_logged, spawn_watchdog, tail, unix_nanos,
+    self, env_path, free_ports, kill_now, spawn_logged, spawn_watchdog, unix_nanos,
 };
 
 /// Environment variable naming a prebuilt `pd-server` binary.
@@ -442,20 +441,14 @@ impl TikvCluster {
 
     /// An error with `what` and the tails of both logs.
     fn failure(&self, what: &str) -> anyhow::Error {
-        let mut msg = format!(
-            "TiKV test cluster in {} (removed on drop unless {KEEP_DIR_ENV}=1): {what}",
-            self.dir.display()
-        );
-        for name in ["pd", "store"] {
-            let path = self.dir.join(format!("{name}.log"));
-            let _ = write!(
-                msg,
-                "\n---- last {TAIL_LINES} lines of {}:\n{}",
-                path.display(),
-                tail(&path, TAIL_LINES)
-            );
-        }
-        anyhow!(msg)
+        process::failure(
+            "TiKV test cluster",
+            &self.dir,
+            KEEP_DIR_ENV,
+            &["pd", "store"],
+            TAIL_LINES,
+            what,
+        )
     }
 }
 
