@@ -8,7 +8,7 @@
 //! back. Everything lives in the store, so a restarted process (or a new operator leader)
 //! carries on where the last one stopped and never starts a device twice.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::hash::{Hash, Hasher};
 use std::sync::Arc;
 use std::time::Duration;
@@ -104,7 +104,7 @@ async fn tick_rollout(
     let per_tick = f64::from(strategy.rate_per_minute) * TICK.as_secs_f64() / 60.0;
     *allowance = (*allowance + per_tick).min(f64::from(strategy.rate_per_minute).max(1.0));
     let waiting_reads = (*allowance as usize).min(strategy.max_in_flight as usize) + LOOKAHEAD;
-    let observations = observe(
+    let (observations, unanswered) = observe(
         edge,
         resources,
         firmware,
@@ -112,6 +112,7 @@ async fn tick_rollout(
         &run,
         &devices,
         waiting_reads,
+        now,
     )
     .await?;
     let before: HashMap<DeviceId, RolloutDevice> = devices
@@ -204,23 +205,18 @@ async fn tick_rollout(
     for task in queued {
         spawn_connection_request(edge, task.device.clone(), task.id.clone());
     }
-    // Devices whose connection request went unanswered (or was lost) are asked again.
-    for device in devices
-        .iter()
-        .filter(|d| d.phase == DevicePhase::Downloading)
-    {
-        if let Some(Some(DownloadOutcome::Queued)) =
-            observations.get(&device.device).map(|o| o.download.clone())
-        {
-            if let Some(task_id) = &device.task_id {
-                if let Some(task) = edge.read_task(task_id).await? {
-                    if awaits_connection_request(&task, now) && *allowance >= 1.0 {
-                        *allowance -= 1.0;
-                        spawn_connection_request(edge, device.device.clone(), task_id.clone());
-                    }
-                }
-            }
+    // Devices whose connection request went unanswered (or was lost) are asked again, if
+    // they still wait for that Download.
+    for device in devices.iter().filter(|d| {
+        d.phase == DevicePhase::Downloading
+            && d.task_id.as_ref().is_some_and(|t| unanswered.contains(t))
+    }) {
+        if *allowance < 1.0 {
+            break;
         }
+        *allowance -= 1.0;
+        let task_id = device.task_id.clone().unwrap_or_default();
+        spawn_connection_request(edge, device.device.clone(), task_id);
     }
     Ok(())
 }
@@ -281,7 +277,9 @@ async fn start(
 }
 
 /// What is known now of the devices a tick looks at: those under way in started waves, and
-/// the first `waiting_reads` waiting ones (in the order they start).
+/// the first `waiting_reads` waiting ones (in the order they start); and the ids of their
+/// Download tasks still waiting for a connection request to be answered.
+#[allow(clippy::too_many_arguments)]
 async fn observe(
     edge: &Edge,
     resources: &ResourceSet,
@@ -290,7 +288,8 @@ async fn observe(
     run: &RolloutRun,
     devices: &[RolloutDevice],
     waiting_reads: usize,
-) -> Result<HashMap<DeviceId, Observation>, StoreError> {
+    now: Millis,
+) -> Result<(HashMap<DeviceId, Observation>, HashSet<String>), StoreError> {
     // The same devices, in the same order, as `advance` asks for (it stops at the first it
     // was not given).
     let started = |d: &&RolloutDevice| d.wave <= run.current_wave && !d.phase.is_final();
@@ -306,6 +305,7 @@ async fn observe(
     let whole_tree =
         !firmware.spec.preconditions.parameters.is_empty() || !gate.parameters.is_empty();
     let mut seen = HashMap::new();
+    let mut unanswered = HashSet::new();
     let mut txn = edge.store.begin().await?;
     for device in under_way.chain(next) {
         let Some(record) = records::get_device(txn.as_mut(), &device.device).await? else {
@@ -320,12 +320,14 @@ async fn observe(
             }
         }
         let facts = resources.facts(&record.identity, tree.iter().map(|(p, r)| (p, r)));
-        let download = match &device.task_id {
-            Some(id) => records::get_task(txn.as_mut(), id)
-                .await?
-                .map(|task| download_outcome(&task)),
+        let task = match &device.task_id {
+            Some(id) => records::get_task(txn.as_mut(), id).await?,
             None => None,
         };
+        if let Some(task) = task.as_ref().filter(|t| awaits_connection_request(t, now)) {
+            unanswered.insert(task.id.clone());
+        }
+        let download = task.as_ref().map(download_outcome);
         seen.insert(
             device.device.clone(),
             Observation {
@@ -341,7 +343,7 @@ async fn observe(
         );
     }
     txn.rollback().await?;
-    Ok(seen)
+    Ok((seen, unanswered))
 }
 
 /// Where a Download task stands, as the rollout sees it: a fault ends the attempt (the
