@@ -31,9 +31,19 @@ impl EventSet {
     pub const M_DOWNLOAD: EventSet = EventSet(1 << 9);
     /// `M Upload`
     pub const M_UPLOAD: EventSet = EventSet(1 << 10);
+    /// `M ScheduleDownload`
+    pub const M_SCHEDULE_DOWNLOAD: EventSet = EventSet(1 << 11);
+    /// The events a finished transfer raises, kept until its TransferComplete is
+    /// acknowledged.
+    pub const TRANSFER_EVENTS: EventSet = EventSet(
+        EventSet::TRANSFER_COMPLETE.0
+            | EventSet::M_DOWNLOAD.0
+            | EventSet::M_UPLOAD.0
+            | EventSet::M_SCHEDULE_DOWNLOAD.0,
+    );
 
     /// Each bit with its code, in the order events are listed in an Inform.
-    const CODES: [(EventSet, EventCode); 11] = [
+    const CODES: [(EventSet, EventCode); 12] = [
         (EventSet::BOOTSTRAP, EventCode::Bootstrap),
         (EventSet::BOOT, EventCode::Boot),
         (EventSet::PERIODIC, EventCode::Periodic),
@@ -45,6 +55,7 @@ impl EventSet {
         (EventSet::M_SCHEDULE_INFORM, EventCode::MScheduleInform),
         (EventSet::M_DOWNLOAD, EventCode::MDownload),
         (EventSet::M_UPLOAD, EventCode::MUpload),
+        (EventSet::M_SCHEDULE_DOWNLOAD, EventCode::MScheduleDownload),
     ];
 
     /// Whether every event of `other` is in the set.

@@ -466,7 +466,7 @@ impl Fleet {
         };
         let timeout = self.config.transfer_timeout;
         let outcome = match transfer.kind {
-            TransferKind::Download => {
+            TransferKind::Download | TransferKind::ScheduledDownload => {
                 fetch::download(
                     &transfer.url,
                     &transfer.username,
@@ -495,7 +495,9 @@ impl Fleet {
         }
         self.stats.transfers.fetch_add(1, Ordering::Relaxed);
         let injected = match transfer.kind {
-            TransferKind::Download => self.injected_transfer(index),
+            TransferKind::Download | TransferKind::ScheduledDownload => {
+                self.injected_transfer(index)
+            }
             TransferKind::Upload => Injected::None,
         };
         let after = self.with_device(index, |d, env| d.transfer_finished(env, &outcome, injected));

@@ -61,7 +61,9 @@ impl Device {
                 let command_key = match code {
                     EventCode::MReboot => keys.reboot.clone(),
                     EventCode::MScheduleInform => keys.schedule_inform.clone(),
-                    EventCode::MDownload | EventCode::MUpload => transfer_key.clone(),
+                    EventCode::MDownload | EventCode::MUpload | EventCode::MScheduleDownload => {
+                        transfer_key.clone()
+                    }
                     _ => String::new(),
                 };
                 Event { code, command_key }
@@ -116,8 +118,7 @@ impl Device {
     pub fn inform_accepted(&mut self, start: &SessionStart) {
         let mut delivered = start.events;
         if start.transfer_complete.is_some() {
-            delivered
-                .remove(EventSet::TRANSFER_COMPLETE | EventSet::M_DOWNLOAD | EventSet::M_UPLOAD);
+            delivered.remove(EventSet::TRANSFER_EVENTS);
         }
         self.pending.remove(delivered);
         if self.lifecycle == Lifecycle::New {

@@ -26,6 +26,7 @@ pub const METHODS: &[&str] = &[
     "DeleteObject",
     "Reboot",
     "Download",
+    "ScheduleDownload",
     "Upload",
     "FactoryReset",
     "ScheduleInform",
@@ -152,6 +153,7 @@ pub fn answer(device: &mut Device, env: &Env<'_>, request: &Body) -> Answer {
                 file_size: d.file_size,
                 target_file_name: d.target_file_name.clone(),
                 delay_seconds: d.delay_seconds,
+                window_end_ms: 0,
                 start_ms: 0,
                 complete_ms: 0,
                 result: None,
@@ -170,14 +172,56 @@ pub fn answer(device: &mut Device, env: &Env<'_>, request: &Body) -> Answer {
                 file_size: 0,
                 target_file_name: String::new(),
                 delay_seconds: u.delay_seconds,
+                window_end_ms: 0,
                 start_ms: 0,
                 complete_ms: 0,
                 result: None,
             },
         ),
+        Body::ScheduleDownload(d) => schedule_download(device, env, d),
         _ => Err(9000),
     };
     result.unwrap_or_else(Answer::fault)
+}
+
+/// A ScheduleDownload: one or two time windows, in order, each opening before it closes
+/// (9003 otherwise); the device downloads when the first opens.
+fn schedule_download(
+    device: &mut Device,
+    env: &Env<'_>,
+    d: &cwmp::ScheduleDownload,
+) -> Result<Answer, FaultCode> {
+    let windows = &d.time_windows;
+    let ordered = windows
+        .windows(2)
+        .all(|pair| pair[1].window_start >= pair[0].window_end);
+    if windows.is_empty()
+        || windows.len() > 2
+        || !ordered
+        || windows.iter().any(|w| w.window_end <= w.window_start)
+    {
+        return Err(9003);
+    }
+    let last_end = windows.last().map_or(0, |w| w.window_end);
+    accept(
+        device,
+        env,
+        Transfer {
+            kind: TransferKind::ScheduledDownload,
+            command_key: d.command_key.clone(),
+            file_type: d.file_type.clone(),
+            url: d.url.clone(),
+            username: d.username.clone(),
+            password: d.password.clone(),
+            file_size: d.file_size,
+            target_file_name: d.target_file_name.clone(),
+            delay_seconds: windows[0].window_start,
+            window_end_ms: env.now_ms + u64::from(last_end) * 1000,
+            start_ms: 0,
+            complete_ms: 0,
+            result: None,
+        },
+    )
 }
 
 fn accept(device: &mut Device, env: &Env<'_>, transfer: Transfer) -> Result<Answer, FaultCode> {
@@ -190,6 +234,7 @@ fn accept(device: &mut Device, env: &Env<'_>, transfer: Transfer) -> Result<Answ
             start_time: never.clone(),
             complete_time: never,
         },
+        TransferKind::ScheduledDownload => Body::ScheduleDownloadResponse,
         TransferKind::Upload => Body::UploadResponse {
             status: 1,
             start_time: never.clone(),

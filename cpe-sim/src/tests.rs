@@ -821,3 +821,61 @@ fn idle_devices_stay_small() {
     assert_eq!(start.inform.parameters.len(), 2);
     assert_eq!(start.inform.device_id.serial_number, "SIM00000000");
 }
+
+#[test]
+fn schedule_download_waits_for_its_window_and_reports_m_schedule_download() {
+    let f = Fixture::new();
+    let env = f.env(T0);
+    let mut d = Device::new(0, T0);
+    let start = d.begin_session(&env, Trigger::Pending).unwrap();
+    d.inform_accepted(&start);
+    let request = |start: u32, end: u32| {
+        Body::ScheduleDownload(cwmp::ScheduleDownload {
+            command_key: "task-2".into(),
+            file_type: "1 Firmware Upgrade Image".into(),
+            url: "http://127.0.0.1:1/fw-2.0.0.bin".into(),
+            time_windows: vec![cwmp::TimeWindow {
+                window_start: start,
+                window_end: end,
+                window_mode: "1 At Any Time".into(),
+                max_retries: -1,
+                ..cwmp::TimeWindow::default()
+            }],
+            ..cwmp::ScheduleDownload::default()
+        })
+    };
+    // A window that closes before it opens is refused.
+    assert_eq!(
+        fault_code(&answer(&mut d, &env, &request(60, 30)).body),
+        9003
+    );
+    let accepted = answer(&mut d, &env, &request(60, 120));
+    assert_eq!(accepted.body, Body::ScheduleDownloadResponse);
+    let transfer = d.transfer_to_run(&f.env(T0 + 60_000)).unwrap();
+    assert_eq!(
+        transfer.delay_seconds, 60,
+        "it starts when the window opens"
+    );
+    let after = d.transfer_finished(
+        &f.env(T0 + 61_000),
+        &FetchOutcome::Fetched {
+            size: 0,
+            sha256: [0; 32],
+        },
+        Injected::None,
+    );
+    assert_eq!(after, AfterTransfer::Reboot);
+    d.reboot(&f.env(T0 + 62_000));
+    let start = d
+        .begin_session(&f.env(T0 + 62_000), Trigger::Pending)
+        .unwrap();
+    let events: Vec<(String, String)> = start
+        .inform
+        .events
+        .iter()
+        .map(|e| (e.code.to_string(), e.command_key.clone()))
+        .collect();
+    assert!(events.contains(&("M ScheduleDownload".into(), "task-2".into())));
+    assert!(events.contains(&("7 TRANSFER COMPLETE".into(), String::new())));
+    assert_eq!(start.transfer_complete.unwrap().fault.code, 0);
+}

@@ -1,4 +1,4 @@
-//! Download and Upload as a device lives them: accepted in a session, carried out after it,
+//! Download, ScheduleDownload and Upload as a device lives them: accepted in a session, carried out after it,
 //! then reported by TransferComplete in a later session (after a reboot for firmware).
 //!
 //! Pure: the HTTP transfer itself is done by [`crate::fetch`] and its outcome passed in.
@@ -22,6 +22,8 @@ pub enum TransferKind {
     Download,
     /// Upload (configuration or log).
     Upload,
+    /// ScheduleDownload: a download at the opening of its first time window.
+    ScheduledDownload,
 }
 
 /// A transfer accepted from the ACS.
@@ -45,6 +47,8 @@ pub struct Transfer {
     pub target_file_name: String,
     /// Seconds to wait after the session before starting.
     pub delay_seconds: u32,
+    /// When the last time window of a ScheduleDownload closes, Unix ms (0: no window).
+    pub window_end_ms: u64,
     /// When the transfer started, Unix ms (0 until it does).
     pub start_ms: u64,
     /// When it ended, Unix ms.
@@ -103,7 +107,9 @@ impl Device {
     /// Accepts a Download or Upload request; it runs after the session.
     pub fn accept_transfer(&mut self, env: &Env<'_>, transfer: Transfer) -> Result<(), FaultCode> {
         let supported = match transfer.kind {
-            TransferKind::Download => [FIRMWARE, CONFIG].contains(&transfer.file_type.as_str()),
+            TransferKind::Download | TransferKind::ScheduledDownload => {
+                [FIRMWARE, CONFIG].contains(&transfer.file_type.as_str())
+            }
             TransferKind::Upload => {
                 transfer
                     .file_type
@@ -150,6 +156,11 @@ impl Device {
         let code = match (kind, outcome, injected) {
             (TransferKind::Upload, FetchOutcome::Stored, _) => 0,
             (TransferKind::Upload, _, _) => 9011,
+            (TransferKind::ScheduledDownload, _, _)
+                if transfer.window_end_ms != 0 && transfer.start_ms > transfer.window_end_ms =>
+            {
+                9020
+            }
             (_, FetchOutcome::Failed(_) | FetchOutcome::Stored, _) => 9010,
             (_, _, Injected::DownloadFailure) => 9010,
             (_, _, Injected::Corrupted) => 9018,
@@ -170,17 +181,26 @@ impl Device {
         let events = match kind {
             TransferKind::Download => EventSet::TRANSFER_COMPLETE | EventSet::M_DOWNLOAD,
             TransferKind::Upload => EventSet::TRANSFER_COMPLETE | EventSet::M_UPLOAD,
+            TransferKind::ScheduledDownload => {
+                EventSet::TRANSFER_COMPLETE | EventSet::M_SCHEDULE_DOWNLOAD
+            }
         };
         self.pending.insert(events);
         if let (Some(version), Some(role)) = (new_version, env.model.roles().software_version) {
             self.store_value(env, Ref::Node(role), &version);
         }
         match (kind, code, injected) {
-            (TransferKind::Download, 0, Injected::NeverReturns) => {
+            (
+                TransferKind::Download | TransferKind::ScheduledDownload,
+                0,
+                Injected::NeverReturns,
+            ) => {
                 self.lifecycle = Lifecycle::Silent;
                 AfterTransfer::Silent
             }
-            (TransferKind::Download, 0, _) => AfterTransfer::Reboot,
+            (TransferKind::Download | TransferKind::ScheduledDownload, 0, _) => {
+                AfterTransfer::Reboot
+            }
             _ => AfterTransfer::InformNow,
         }
     }
@@ -209,8 +229,7 @@ impl Device {
         if let Some(extra) = self.extra_if_any_mut() {
             extra.transfer = None;
         }
-        self.pending
-            .remove(EventSet::TRANSFER_COMPLETE | EventSet::M_DOWNLOAD | EventSet::M_UPLOAD);
+        self.pending.remove(EventSet::TRANSFER_EVENTS);
         self.compact();
     }
 

@@ -701,7 +701,11 @@ struct RolloutFleet {
     sha256: String,
 }
 
-async fn rollout_fleet(devices: u32, faults: TransferFaults, extra_args: &[&str]) -> RolloutFleet {
+async fn rollout_fleet(
+    devices: u32,
+    extra_args: &[&str],
+    configure: impl FnOnce(&mut FleetConfig),
+) -> RolloutFleet {
     let resources = tempfile::tempdir().unwrap();
     let dir = resources.path().display().to_string();
     let mut args = vec!["--resources", &dir, "--task-max-attempts", "1"];
@@ -709,7 +713,7 @@ async fn rollout_fleet(devices: u32, faults: TransferFaults, extra_args: &[&str]
     let setup = start("tr098", devices, &args, |config| {
         config.seed = 7;
         config.reboot_delay = Duration::from_millis(200);
-        config.transfer_faults = faults;
+        configure(config);
     })
     .await;
     let boot = batch(&setup.fleet, devices, Trigger::Pending).await;
@@ -813,14 +817,12 @@ const THREE_WAVES: &str = "    canary: {count: 20, soakSeconds: 1}
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_thousand_devices_upgrade_in_three_waves_despite_two_percent_failures() {
     const DEVICES: u32 = 1000;
-    let fleet = rollout_fleet(
-        DEVICES,
-        TransferFaults {
+    let fleet = rollout_fleet(DEVICES, &[], |config| {
+        config.transfer_faults = TransferFaults {
             download_failure: 0.02,
             ..TransferFaults::default()
-        },
-        &[],
-    )
+        }
+    })
     .await;
     fleet.write_rollout(THREE_WAVES, "");
     let status = fleet
@@ -861,14 +863,12 @@ async fn a_thousand_devices_upgrade_in_three_waves_despite_two_percent_failures(
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn twenty_percent_failures_stop_the_rollout_after_the_canary_until_resumed() {
     const DEVICES: u32 = 200;
-    let fleet = rollout_fleet(
-        DEVICES,
-        TransferFaults {
+    let fleet = rollout_fleet(DEVICES, &[], |config| {
+        config.transfer_faults = TransferFaults {
             download_failure: 0.2,
             ..TransferFaults::default()
-        },
-        &[],
-    )
+        }
+    })
     .await;
     fleet.write_rollout(THREE_WAVES, "");
     let held = fleet
@@ -919,8 +919,8 @@ async fn an_image_that_does_not_match_its_checksum_fails_the_canary_over_signed_
     const DEVICES: u32 = 100;
     let fleet = rollout_fleet(
         DEVICES,
-        TransferFaults::default(),
         &["--files-signing-key", "test-signing-key"],
+        |_| {},
     )
     .await;
     // The file on the server is not the image the Firmware describes.
@@ -981,14 +981,12 @@ async fn an_image_that_does_not_match_its_checksum_fails_the_canary_over_signed_
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_image_that_bricks_devices_trips_the_health_gate() {
     const DEVICES: u32 = 50;
-    let fleet = rollout_fleet(
-        DEVICES,
-        TransferFaults {
+    let fleet = rollout_fleet(DEVICES, &[], |config| {
+        config.transfer_faults = TransferFaults {
             never_returns: 1.0,
             ..TransferFaults::default()
-        },
-        &[],
-    )
+        }
+    })
     .await;
     let strategy = "    canary: {count: 5}
     steps: [{percent: 100}]
@@ -1025,7 +1023,8 @@ async fn an_image_that_bricks_devices_trips_the_health_gate() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_maintenance_window_holds_work_until_it_opens() {
     const DEVICES: u32 = 30;
-    let fleet = rollout_fleet(DEVICES, TransferFaults::default(), &[]).await;
+    // A third of the devices speak only CWMP 1.0 (no ScheduleDownload): their work is held.
+    let fleet = rollout_fleet(DEVICES, &[], |config| config.misbehaviour.cwmp10_only = 0.3).await;
     // A window that opens at the start of the next minute (UTC) and stays open one minute.
     let now = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
@@ -1046,21 +1045,53 @@ async fn a_maintenance_window_holds_work_until_it_opens() {
             |s| s["scheduled"] == 5,
         )
         .await;
-    // Unless the minute turned meanwhile, nothing has started.
-    let opened = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_secs()
-        / 60
-        != now / 60;
-    if !opened {
+    let minute_turned = || {
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_secs()
+            / 60
+            != now / 60
+    };
+    let sim = &fleet.setup.fleet;
+    let api = fleet.setup.acs.api();
+    // The canary devices speaking CWMP 1.2 accept a ScheduleDownload for the window (and wait
+    // for it); the CWMP 1.0 ones are held by kube-acs.
+    let cwmp10: Vec<String> = (0..DEVICES)
+        .filter(|i| sim.config().misbehaviour.session(7, *i, 0).cwmp10)
+        .map(|i| sim.config().identity.device_id(i))
+        .collect();
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let (scheduled, held_back) = loop {
+        let tasks = get(&api, "/api/v1/tasks").await;
+        let tasks = tasks.as_array().unwrap();
+        let accepted = tasks
+            .iter()
+            .filter(|t| t["spec"]["name"] == "scheduleDownload")
+            .filter(|t| t["status"] == "awaitingCompletion")
+            .count();
+        if accepted > 0 && accepted == tasks.len() || minute_turned() {
+            assert!(
+                tasks
+                    .iter()
+                    .all(|t| !cwmp10.iter().any(|id| t["device"] == id.as_str())),
+                "no ScheduleDownload for CWMP 1.0 devices: {tasks:?}"
+            );
+            break (accepted, 5 - accepted);
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the ScheduleDownloads were not accepted: {tasks:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    };
+    if !minute_turned() {
+        // Nothing downloads before the window opens.
+        assert!(scheduled > 0 && held_back > 0, "{scheduled} {held_back}");
         assert_eq!(held["phase"], "Paused", "{held}");
         assert_eq!(held["message"], "outside the maintenance window", "{held}");
         assert_eq!(held["succeeded"], 0, "{held}");
-        assert_eq!(
-            fleet.setup.fleet.stats().transfers.load(Ordering::Relaxed),
-            0
-        );
+        assert_eq!(sim.stats().transfers.load(Ordering::Relaxed), 0);
     }
     let done = fleet
         .wait_for(
@@ -1070,4 +1101,88 @@ async fn a_maintenance_window_holds_work_until_it_opens() {
         )
         .await;
     assert_eq!(done["succeeded"], DEVICES, "{done}");
+    // The ScheduleDownloads completed with TransferComplete (M ScheduleDownload).
+    let tasks = get(&api, "/api/v1/tasks").await;
+    let done_scheduled = tasks
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|t| t["spec"]["name"] == "scheduleDownload" && t["status"] == "done")
+        .count();
+    assert_eq!(done_scheduled, scheduled, "{tasks}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_abort_rolls_the_upgraded_devices_back_to_their_firmware() {
+    const DEVICES: u32 = 30;
+    let fleet = rollout_fleet(DEVICES, &[], |_| {}).await;
+    // The previous firmware, as a Firmware of its own.
+    let files = &fleet.setup.acs.files_dir;
+    std::fs::write(files.join("1.0.0.bin"), vec![1u8; 5_000]).unwrap();
+    std::fs::write(
+        fleet.resources.path().join("previous.yaml"),
+        "apiVersion: kubeacs.io/v1alpha1
+kind: Firmware
+metadata: {name: gw-1.0.0}
+spec:
+  version: \"1.0.0\"
+  file: 1.0.0.bin
+  size: 5000
+  compatible: {productClasses: [SimGW]}
+",
+    )
+    .unwrap();
+    // The canary goes; the next wave waits for approval, and is aborted instead.
+    let strategy = "    canary: {count: 6}
+    steps: [{percent: 100}]
+    approvalRequired: [1]
+    rollbackOnAbort: true
+";
+    fleet.write_rollout(strategy, "");
+    let held = fleet
+        .wait_for("the canary to finish", Duration::from_secs(60), |s| {
+            s["succeeded"] == 6 && s["phase"] == "Paused"
+        })
+        .await;
+    assert!(
+        held["message"].as_str().unwrap().contains("approval"),
+        "{held}"
+    );
+    let sim = &fleet.setup.fleet;
+    let on = |version: &str| {
+        (0..DEVICES)
+            .filter(|i| {
+                sim.value(*i, "InternetGatewayDevice.DeviceInfo.SoftwareVersion")
+                    .as_deref()
+                    == Some(version)
+            })
+            .count()
+    };
+    assert_eq!(on("2.0.0"), 6);
+    fleet.write_rollout(strategy, "  abort: true\n");
+    let aborted = fleet
+        .wait_for("the rollback", Duration::from_secs(90), |s| {
+            s["rolledBack"] == 6
+        })
+        .await;
+    assert_eq!(aborted["phase"], "Aborted", "{aborted}");
+    assert_eq!(aborted["rollingBack"], 0, "{aborted}");
+    assert_eq!(aborted["succeeded"], 0, "{aborted}");
+    assert_eq!(aborted["pending"], DEVICES - 6, "{aborted}");
+    assert_eq!(
+        on("1.0.0"),
+        DEVICES as usize,
+        "every device runs 1.0.0 again"
+    );
+    let firmwares = get(&fleet.setup.acs.api(), "/api/v1/resources/firmwares").await;
+    let downloads = |name: &str| {
+        firmwares
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|f| f["metadata"]["name"] == name)
+            .map(|f| f["status"]["downloads"].clone())
+    };
+    assert_eq!(downloads("gw-1.0.0"), Some(json!(6)), "{firmwares}");
+    assert_eq!(downloads("gw-2.0.0"), Some(json!(6)), "{firmwares}");
 }

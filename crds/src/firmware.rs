@@ -152,7 +152,8 @@ pub struct FirmwareRolloutSpec {
     /// Hold: no device starts while true (devices under way finish).
     #[serde(default)]
     pub paused: bool,
-    /// Stop for good: no device starts again (devices under way finish).
+    /// Stop for good: no device starts again (devices under way finish; with
+    /// `strategy.rollbackOnAbort`, devices that took the new firmware are rolled back).
     #[serde(default)]
     pub abort: bool,
 }
@@ -190,8 +191,9 @@ pub struct RolloutStrategy {
     #[serde(default = "default_rate")]
     #[schemars(range(min = 1, max = 600000))]
     pub rate_per_minute: u32,
-    /// When devices may start (outside: work is held; devices that support it get a
-    /// ScheduleDownload with the window).
+    /// When devices may start. Outside it, devices speaking CWMP 1.2 or later get a
+    /// ScheduleDownload for the next window (within `maxInFlight` and the rate); the work of
+    /// others (and of devices that refuse ScheduleDownload) is held until it opens.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub maintenance_window: Option<MaintenanceWindow>,
     /// Seconds a device may take from the start of its download to informing on the new
@@ -216,6 +218,11 @@ pub struct RolloutStrategy {
     /// The highest wave approved.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub approved_wave: Option<u32>,
+    /// On abort, devices that took the new firmware go back to the one they had: the
+    /// Firmware of the same namespace with their previous version that fits them (at once,
+    /// within `maxInFlight` and the rate, regardless of the window).
+    #[serde(default)]
+    pub rollback_on_abort: bool,
 }
 
 impl Default for RolloutStrategy {
@@ -232,6 +239,7 @@ impl Default for RolloutStrategy {
             health_gate: HealthGate::default(),
             approval_required: Vec::new(),
             approved_wave: None,
+            rollback_on_abort: false,
         }
     }
 }
@@ -359,7 +367,7 @@ pub enum ThresholdAction {
     /// fixing the cause) or aborts.
     #[default]
     Pause,
-    /// Stop for good (with a rollback when configured).
+    /// Stop for good (with a rollback when `rollbackOnAbort` is set).
     Abort,
 }
 
@@ -396,7 +404,7 @@ pub struct FirmwareRolloutStatus {
     /// Devices not started.
     #[serde(default)]
     pub pending: u64,
-    /// Devices waiting for a maintenance window.
+    /// Devices waiting for a maintenance window (held, or told with ScheduleDownload).
     #[serde(default)]
     pub scheduled: u64,
     /// Devices downloading.
@@ -414,6 +422,12 @@ pub struct FirmwareRolloutStatus {
     /// Devices left out (already on the version, not compatible, or offline through their wave).
     #[serde(default)]
     pub skipped: u64,
+    /// Devices going back to their previous firmware after an abort.
+    #[serde(default)]
+    pub rolling_back: u64,
+    /// Devices back on their previous firmware after an abort.
+    #[serde(default)]
+    pub rolled_back: u64,
     /// Why the rollout holds or stopped, if it does.
     #[serde(default, skip_serializing_if = "String::is_empty")]
     pub message: String,

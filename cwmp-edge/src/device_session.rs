@@ -6,6 +6,7 @@ use std::sync::Arc;
 
 use acs_model::{
     DeviceId, DeviceRecord, FaultRecord, Millis, ParameterRecord, TaskRecord, TaskStatus,
+    TransferRecord,
 };
 use acs_store::parameters::TreeWriter;
 use acs_store::{records, StoreError, Transaction};
@@ -140,7 +141,7 @@ impl DeviceSession {
             && self.session.queued() == 0
             && !self.queue_provision_step(txn, now).await?
         {
-            self.queue_next_task(txn, now).await?;
+            self.queue_next_task(txn, now, ids, &mut outcome).await?;
         }
         Ok(outcome)
     }
@@ -267,12 +268,23 @@ impl DeviceSession {
     ) -> Result<(), StoreError> {
         match body {
             Body::TransferComplete(complete) => {
-                let task = records::get_task(txn, &complete.command_key).await?;
+                let task = records::get_task(txn, &complete.command_key)
+                    .await?
+                    .filter(|task| task.device == self.device);
                 let fault = (complete.fault.code != 0).then(|| {
                     CwmpFault::with_text(complete.fault.code, complete.fault.string.clone())
                 });
+                let transfer = requested_transfer(
+                    ids(now),
+                    &self.device,
+                    task.as_ref(),
+                    complete,
+                    fault.clone(),
+                    now,
+                );
+                records::put_transfer(txn, &transfer).await?;
                 match task {
-                    Some(mut task) if task.device == self.device => match fault {
+                    Some(mut task) => match fault {
                         None => {
                             finish(
                                 &mut task,
@@ -290,17 +302,37 @@ impl DeviceSession {
                                 .await?;
                         }
                     },
-                    _ => {
+                    None => {
                         if let Some(fault) = fault {
                             self.record_fault(txn, None, fault, 0, now, ids).await?;
                         }
                     }
                 }
             }
-            Body::AutonomousTransferComplete(complete) if complete.fault.code != 0 => {
-                let fault =
-                    CwmpFault::with_text(complete.fault.code, complete.fault.string.clone());
-                self.record_fault(txn, None, fault, 0, now, ids).await?;
+            Body::AutonomousTransferComplete(complete) => {
+                let fault = (complete.fault.code != 0).then(|| {
+                    CwmpFault::with_text(complete.fault.code, complete.fault.string.clone())
+                });
+                tracing::info!(device = %self.device, url = complete.transfer_url, file_type = complete.file_type, code = complete.fault.code, "autonomous transfer");
+                let transfer = TransferRecord {
+                    id: ids(now),
+                    device: self.device.clone(),
+                    task_id: None,
+                    autonomous: true,
+                    is_download: complete.is_download,
+                    file_type: complete.file_type.clone(),
+                    url: complete.transfer_url.clone(),
+                    file_size: complete.file_size,
+                    target_file_name: complete.target_file_name.clone(),
+                    fault: fault.clone(),
+                    start_time: complete.start_time.clone(),
+                    complete_time: complete.complete_time.clone(),
+                    reported: now,
+                };
+                records::put_transfer(txn, &transfer).await?;
+                if let Some(fault) = fault {
+                    self.record_fault(txn, None, fault, 0, now, ids).await?;
+                }
             }
             Body::DUStateChangeComplete(complete) => {
                 for result in complete.results.iter().filter(|r| r.fault.code != 0) {
@@ -376,7 +408,15 @@ impl DeviceSession {
         }
         match advance.next {
             Next::Continue(next) => {
-                let request = task_plan::request(&task, &next);
+                let request = match task_plan::request(&task, &next, now) {
+                    Ok(request) => request,
+                    Err(unsendable) => {
+                        records::put_task(txn, &task).await?;
+                        return self
+                            .give_up_task(txn, &task_id, unsendable, now, ids, outcome)
+                            .await;
+                    }
+                };
                 let token = self.token(Origin::Task {
                     task: Box::new(task.clone()),
                     stage: next,
@@ -417,6 +457,30 @@ impl DeviceSession {
             .await
     }
 
+    /// Fails a task for good that can no longer be sent (its fault says why).
+    async fn give_up_task(
+        &mut self,
+        txn: &mut dyn Transaction,
+        task_id: &str,
+        unsendable: task_plan::Unsendable,
+        now: Millis,
+        ids: IdSource,
+        outcome: &mut Outcome,
+    ) -> Result<(), StoreError> {
+        let Some(mut task) = records::get_task(txn, task_id).await? else {
+            return Ok(());
+        };
+        tracing::warn!(device = %self.device, task = task_id, why = unsendable.0, "task cannot be sent");
+        let fault = CwmpFault::with_text(9020, unsendable.0);
+        task.status = TaskStatus::Failed;
+        task.fault = Some(fault.clone());
+        task.finished = Some(now);
+        records::put_task(txn, &task).await?;
+        outcome.changed_tasks.push(task.id.clone());
+        self.record_fault(txn, Some(task.id.clone()), fault, task.attempts, now, ids)
+            .await
+    }
+
     async fn record_fault(
         &self,
         txn: &mut dyn Transaction,
@@ -443,6 +507,8 @@ impl DeviceSession {
         &mut self,
         txn: &mut dyn Transaction,
         now: Millis,
+        ids: IdSource,
+        outcome: &mut Outcome,
     ) -> Result<(), StoreError> {
         if self.waiting_tasks.is_empty() && !self.rechecked {
             self.rechecked = true;
@@ -460,7 +526,14 @@ impl DeviceSession {
                 continue;
             }
             let stage = task_plan::start_stage(&task);
-            let request = task_plan::request(&task, &stage);
+            let request = match task_plan::request(&task, &stage, now) {
+                Ok(request) => request,
+                Err(unsendable) => {
+                    self.give_up_task(txn, &task.id, unsendable, now, ids, outcome)
+                        .await?;
+                    continue;
+                }
+            };
             let token = self.token(Origin::Task {
                 task: Box::new(task),
                 stage,
@@ -478,6 +551,51 @@ impl DeviceSession {
         self.next_token += 1;
         self.in_flight.insert(token, origin);
         token
+    }
+}
+
+/// The record of a transfer the ACS asked for, with what its task (if still known) asked.
+fn requested_transfer(
+    id: String,
+    device: &DeviceId,
+    task: Option<&TaskRecord>,
+    complete: &cwmp::TransferComplete,
+    fault: Option<CwmpFault>,
+    now: Millis,
+) -> TransferRecord {
+    use acs_model::TaskSpec;
+    let (is_download, file_type, url, file_size, target_file_name) = match task.map(|t| &t.spec) {
+        Some(TaskSpec::Download(d)) => (
+            true,
+            d.file_type.clone(),
+            d.url.clone(),
+            d.file_size,
+            d.target_file_name.clone(),
+        ),
+        Some(TaskSpec::ScheduleDownload(d)) => (
+            true,
+            d.file_type.clone(),
+            d.url.clone(),
+            d.file_size,
+            d.target_file_name.clone(),
+        ),
+        Some(TaskSpec::Upload(u)) => (false, u.file_type.clone(), u.url.clone(), 0, String::new()),
+        _ => (true, String::new(), String::new(), 0, String::new()),
+    };
+    TransferRecord {
+        id,
+        device: device.clone(),
+        task_id: task.map(|t| t.id.clone()),
+        autonomous: false,
+        is_download,
+        file_type,
+        url,
+        file_size,
+        target_file_name,
+        fault,
+        start_time: complete.start_time.clone(),
+        complete_time: complete.complete_time.clone(),
+        reported: now,
     }
 }
 

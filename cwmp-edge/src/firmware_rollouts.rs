@@ -5,14 +5,18 @@
 //! Every tick then reads what changed for the devices under way (their Download task, their
 //! software version, their informs), lets the pure [`provisioning::rollout::advance`] decide,
 //! queues the Downloads it asks for (with a connection request each) and writes the records
-//! back. Everything lives in the store, so a restarted process (or a new operator leader)
-//! carries on where the last one stopped and never starts a device twice.
+//! back. Outside a maintenance window, devices speaking CWMP 1.2 or later get a ScheduleDownload
+//! for the next one; after an abort with `rollbackOnAbort`, devices that took the new firmware
+//! get a Download of the Firmware of their previous version. Everything lives in the store, so
+//! a restarted process (or a new operator leader) carries on where the last one stopped and
+//! never starts a device twice.
 
 use std::collections::{HashMap, HashSet};
 use std::hash::{Hash, Hasher};
 use std::sync::Arc;
 use std::time::Duration;
 
+use acs_model::task::{DownloadWindow, ScheduledDownload};
 use acs_model::{
     DeviceId, DevicePhase, Millis, RolloutDevice, RolloutRun, TaskRecord, TaskSpec, TaskStatus,
 };
@@ -20,9 +24,11 @@ use acs_store::{records, transact, StoreError};
 use crds::task::TaskTarget;
 use crds::{Firmware, FirmwareRollout};
 use cwmp::Download;
+use provisioning::membership::DeviceFacts;
 use provisioning::resources::{key_of, ResourceSet, DEFAULT_NAMESPACE};
 use provisioning::rollout::{
-    advance, assign_waves, eligibility, plan_waves, DownloadOutcome, Observation, Phase, Tick,
+    advance, assign_waves, eligibility, plan_waves, settled, DownloadOutcome, Observation, Phase,
+    StartKind, Tick,
 };
 use provisioning::schedule::CompiledSchedule;
 
@@ -92,19 +98,23 @@ async fn tick_rollout(
         Some(run) => (run, devices),
         None => start(edge, resources, rollout, key, hash, now).await?,
     };
-    if run.completed.is_some() || (run.aborted.is_some() && !in_flight(&devices)) {
+    let strategy = &rollout.spec.strategy;
+    if settled(&run, &devices, strategy) {
         return Ok(());
     }
-    let strategy = &rollout.spec.strategy;
-    let window_open = match &strategy.maintenance_window {
-        None => true,
-        Some(window) => window_is_open(window, now),
+    let (window_open, next_window) = match &strategy.maintenance_window {
+        None => (true, None),
+        Some(window) => window_state(window, now),
     };
     let allowance = tokens.entry(key.to_string()).or_insert(0.0);
     let per_tick = f64::from(strategy.rate_per_minute) * TICK.as_secs_f64() / 60.0;
     *allowance = (*allowance + per_tick).min(f64::from(strategy.rate_per_minute).max(1.0));
     let waiting_reads = (*allowance as usize).min(strategy.max_in_flight as usize) + LOOKAHEAD;
-    let (observations, unanswered) = observe(
+    let Observed {
+        observations,
+        unanswered,
+        rollback_to,
+    } = observe(
         edge,
         resources,
         firmware,
@@ -127,6 +137,7 @@ async fn tick_rollout(
         paused: rollout.spec.paused,
         abort: rollout.spec.abort,
         window_open,
+        next_window,
         rate_allowance: *allowance as u32,
     };
     let was_aborted = run.aborted.is_some();
@@ -149,35 +160,70 @@ async fn tick_rollout(
     }
     // Tasks for the devices that start, and the records of every device that changed, in
     // one transaction: a crash leaves either all of it or none.
-    let expires = now / 1000 + u64::from(strategy.device_timeout_seconds) + 3600;
-    let download = download_spec(edge, firmware, expires);
+    let namespace = rollout
+        .metadata
+        .namespace
+        .as_deref()
+        .unwrap_or(DEFAULT_NAMESPACE);
     let mut queued = Vec::new();
-    let mut abandoned = Vec::new();
-    for device in devices.iter_mut() {
-        let previous = &before[&device.device];
-        if previous.phase == DevicePhase::Downloading
-            && device.phase != DevicePhase::Downloading
-            && device.phase != DevicePhase::Installing
-            && device.phase != DevicePhase::Soaking
-        {
-            // Given up (faulted, timed out, or never reached): its task must not run later.
-            abandoned.extend(previous.task_id.clone());
-        }
-        if result.start.contains(&device.device) {
-            match &download {
-                Ok(download) => {
-                    let task = download_task(&device.device, download.clone(), key, now);
-                    device.task_id = Some(task.id.clone());
-                    queued.push(task);
+    for start in &result.start {
+        let Some(device) = devices.iter_mut().find(|d| d.device == start.device) else {
+            continue;
+        };
+        let image = match start.kind {
+            StartKind::Rollback => rollback_to
+                .get(&device.device)
+                .and_then(|name| resources.firmware(namespace, name))
+                .ok_or_else(|| "its rollback Firmware is gone".to_string()),
+            _ => Ok(firmware),
+        };
+        let spec = image.and_then(|image| {
+            // Signed URLs last until the device's timeout (from its window, for a
+            // ScheduleDownload) and an hour more.
+            let expires =
+                device.started.max(now) / 1000 + u64::from(strategy.device_timeout_seconds) + 3600;
+            let download = download_spec(edge, image, expires)?;
+            Ok(match start.kind {
+                StartKind::ScheduleDownload { opens, closes } => {
+                    TaskSpec::ScheduleDownload(scheduled_download(download, opens, closes))
                 }
-                Err(why) => {
-                    device.phase = DevicePhase::Pending;
-                    device.attempts = device.attempts.saturating_sub(1);
-                    run.held = Some(why.clone());
-                }
+                _ => TaskSpec::Download(download),
+            })
+        });
+        match spec {
+            Ok(spec) => {
+                let task = rollout_task(&device.device, spec, key, now);
+                device.task_id = Some(task.id.clone());
+                queued.push(task);
+            }
+            Err(why) if start.kind == StartKind::Rollback => {
+                device.phase = DevicePhase::Failed;
+                device.reason = format!("cannot roll back: {why}");
+            }
+            Err(why) => {
+                device.phase = DevicePhase::Pending;
+                device.attempts = device.attempts.saturating_sub(1);
+                run.held = Some(why);
             }
         }
     }
+    // Tasks given up (faulted, timed out, never reached, or replaced) must not run later.
+    let abandoned: Vec<String> = devices
+        .iter()
+        .filter_map(|device| {
+            let previous = before[&device.device].task_id.clone()?;
+            let kept = device.task_id.as_ref() == Some(&previous)
+                && matches!(
+                    device.phase,
+                    DevicePhase::Downloading
+                        | DevicePhase::ScheduledOnDevice
+                        | DevicePhase::Installing
+                        | DevicePhase::Soaking
+                        | DevicePhase::RollingBack
+                );
+            (!kept).then_some(previous)
+        })
+        .collect();
     let changed: Vec<&RolloutDevice> = devices
         .iter()
         .filter(|d| before.get(&d.device) != Some(d))
@@ -206,11 +252,11 @@ async fn tick_rollout(
         spawn_connection_request(edge, task.device.clone(), task.id.clone());
     }
     // Devices whose connection request went unanswered (or was lost) are asked again, if
-    // they still wait for that Download.
-    for device in devices.iter().filter(|d| {
-        d.phase == DevicePhase::Downloading
-            && d.task_id.as_ref().is_some_and(|t| unanswered.contains(t))
-    }) {
+    // they still wait for that task.
+    for device in devices
+        .iter()
+        .filter(|d| d.task_id.as_ref().is_some_and(|t| unanswered.contains(t)))
+    {
         if *allowance < 1.0 {
             break;
         }
@@ -219,15 +265,6 @@ async fn tick_rollout(
         spawn_connection_request(edge, device.device.clone(), task_id);
     }
     Ok(())
-}
-
-fn in_flight(devices: &[RolloutDevice]) -> bool {
-    devices.iter().any(|d| {
-        matches!(
-            d.phase,
-            DevicePhase::Downloading | DevicePhase::Installing | DevicePhase::Soaking
-        )
-    })
 }
 
 /// Expands the target, plans the waves and stores the new run.
@@ -276,9 +313,18 @@ async fn start(
     Ok((run, devices))
 }
 
+/// What a tick learnt of its devices.
+struct Observed {
+    /// What is known of each device read.
+    observations: HashMap<DeviceId, Observation>,
+    /// Their tasks still waiting for a connection request to be answered.
+    unanswered: HashSet<String>,
+    /// For devices waiting for their rollback: the Firmware to go back to.
+    rollback_to: HashMap<DeviceId, String>,
+}
+
 /// What is known now of the devices a tick looks at: those under way in started waves, and
-/// the first `waiting_reads` waiting ones (in the order they start); and the ids of their
-/// Download tasks still waiting for a connection request to be answered.
+/// the first `waiting_reads` waiting ones (in the order they start).
 #[allow(clippy::too_many_arguments)]
 async fn observe(
     edge: &Edge,
@@ -289,7 +335,7 @@ async fn observe(
     devices: &[RolloutDevice],
     waiting_reads: usize,
     now: Millis,
-) -> Result<(HashMap<DeviceId, Observation>, HashSet<String>), StoreError> {
+) -> Result<Observed, StoreError> {
     // The same devices, in the same order, as `advance` asks for (it stops at the first it
     // was not given).
     let started = |d: &&RolloutDevice| d.wave <= run.current_wave && !d.phase.is_final();
@@ -304,8 +350,14 @@ async fn observe(
     let gate = &rollout.spec.strategy.health_gate;
     let whole_tree =
         !firmware.spec.preconditions.parameters.is_empty() || !gate.parameters.is_empty();
+    let namespace = rollout
+        .metadata
+        .namespace
+        .as_deref()
+        .unwrap_or(DEFAULT_NAMESPACE);
     let mut seen = HashMap::new();
     let mut unanswered = HashSet::new();
+    let mut rollback_to = HashMap::new();
     let mut txn = edge.store.begin().await?;
     for device in under_way.chain(next) {
         let Some(record) = records::get_device(txn.as_mut(), &device.device).await? else {
@@ -328,6 +380,11 @@ async fn observe(
             unanswered.insert(task.id.clone());
         }
         let download = task.as_ref().map(download_outcome);
+        let rollback_image = (device.phase == DevicePhase::RollbackPending).then(|| {
+            let image = rollback_firmware(resources, namespace, &device.from_version, &facts)?;
+            rollback_to.insert(device.device.clone(), image);
+            Ok(())
+        });
         seen.insert(
             device.device.clone(),
             Observation {
@@ -339,11 +396,35 @@ async fn observe(
                 eligible: eligibility(&firmware.spec, &facts),
                 healthy: provisioning::membership::check_conditions(&gate.parameters, &facts),
                 download,
+                schedule_download: record.cwmp_version >= cwmp::CwmpVersion::V1_2,
+                rollback_image,
             },
         );
     }
     txn.rollback().await?;
-    Ok((seen, unanswered))
+    Ok(Observed {
+        observations: seen,
+        unanswered,
+        rollback_to,
+    })
+}
+
+/// The Firmware a device goes back to: of its previous version, in the rollout's namespace,
+/// fitting it (the first by name).
+fn rollback_firmware(
+    resources: &ResourceSet,
+    namespace: &str,
+    version: &str,
+    facts: &DeviceFacts,
+) -> Result<String, String> {
+    resources
+        .firmwares()
+        .iter()
+        .filter(|f| f.metadata.namespace.as_deref().unwrap_or(DEFAULT_NAMESPACE) == namespace)
+        .filter(|f| f.spec.version == version)
+        .find(|f| eligibility(&f.spec, facts).is_ok())
+        .and_then(|f| f.metadata.name.clone())
+        .ok_or_else(|| format!("no Firmware of version {version:?} fits it"))
 }
 
 /// Where a Download task stands, as the rollout sees it: a fault ends the attempt (the
@@ -351,6 +432,7 @@ async fn observe(
 fn download_outcome(task: &TaskRecord) -> DownloadOutcome {
     match (&task.status, &task.fault) {
         (TaskStatus::Done, _) => DownloadOutcome::Done,
+        (_, Some(fault)) if fault.code == 9000 => DownloadOutcome::Unsupported,
         (_, Some(fault)) => DownloadOutcome::Failed(format!("{} {}", fault.code, fault.string)),
         (TaskStatus::Failed, None) => DownloadOutcome::Failed("failed".to_string()),
         (TaskStatus::AwaitingCompletion, None) => DownloadOutcome::Accepted,
@@ -412,31 +494,61 @@ fn url_path(url: &str) -> String {
     path.split(['?', '#']).next().unwrap_or("/").to_string()
 }
 
-fn download_task(device: &DeviceId, download: Download, rollout: &str, now: Millis) -> TaskRecord {
+fn rollout_task(device: &DeviceId, spec: TaskSpec, rollout: &str, now: Millis) -> TaskRecord {
     TaskRecord::new(
         acs_store::ids::next_id(now),
         device.clone(),
-        TaskSpec::Download(download),
+        spec,
         now,
         Some(format!("firmwarerollout/{rollout}")),
     )
 }
 
-/// Whether a maintenance window is open at `now`: its latest opening (a firing of its cron
-/// expression) was less than its duration ago. An unusable window never opens.
-fn window_is_open(window: &crds::firmware::MaintenanceWindow, now: Millis) -> bool {
+/// A ScheduleDownload of `download` in the window from `opens` to `closes`, at any time in it.
+fn scheduled_download(download: Download, opens: Millis, closes: Millis) -> ScheduledDownload {
+    ScheduledDownload {
+        file_type: download.file_type,
+        url: download.url,
+        username: download.username,
+        password: download.password,
+        file_size: download.file_size,
+        target_file_name: download.target_file_name,
+        time_windows: vec![DownloadWindow {
+            opens,
+            closes,
+            mode: "1 At Any Time".to_string(),
+            user_message: String::new(),
+            max_retries: -1,
+        }],
+    }
+}
+
+/// Whether a maintenance window is open at `now` (its latest opening, a firing of its cron
+/// expression, was less than its duration ago) and, while it is closed, when it next opens
+/// and closes. An unusable window never opens.
+fn window_state(
+    window: &crds::firmware::MaintenanceWindow,
+    now: Millis,
+) -> (bool, Option<(Millis, Millis)>) {
     let schedule = crds::task::Schedule {
         cron: window.cron.clone(),
         time_zone: window.time_zone.clone(),
         window: None,
     };
     let Ok(compiled) = CompiledSchedule::new(&schedule) else {
-        return false;
+        return (false, None);
     };
     let duration = Millis::from(window.duration_minutes) * 60_000;
-    compiled
+    if compiled
         .latest_firing(now)
         .is_some_and(|opened| now < opened + duration)
+    {
+        return (true, None);
+    }
+    let next = compiled
+        .next_firing(now)
+        .map(|opens| (opens, opens + duration));
+    (false, next)
 }
 
 /// A rollout's run and devices, for its status.
@@ -471,15 +583,27 @@ mod tests {
             duration_minutes: 120,
         };
         // 02:00 in Berlin is 01:00 UTC in winter: open 01:00-03:00 UTC.
-        assert!(!window_is_open(&window, MIDNIGHT_UTC + HOUR / 2));
-        assert!(window_is_open(&window, MIDNIGHT_UTC + HOUR));
-        assert!(window_is_open(&window, MIDNIGHT_UTC + 2 * HOUR + HOUR / 2));
-        assert!(!window_is_open(&window, MIDNIGHT_UTC + 3 * HOUR));
+        assert_eq!(
+            window_state(&window, MIDNIGHT_UTC + HOUR / 2),
+            (false, Some((MIDNIGHT_UTC + HOUR, MIDNIGHT_UTC + 3 * HOUR)))
+        );
+        assert_eq!(window_state(&window, MIDNIGHT_UTC + HOUR), (true, None));
+        assert_eq!(
+            window_state(&window, MIDNIGHT_UTC + 2 * HOUR + HOUR / 2),
+            (true, None)
+        );
+        assert_eq!(
+            window_state(&window, MIDNIGHT_UTC + 3 * HOUR),
+            (
+                false,
+                Some((MIDNIGHT_UTC + 25 * HOUR, MIDNIGHT_UTC + 27 * HOUR))
+            )
+        );
         let broken = MaintenanceWindow {
             cron: "not a cron".to_string(),
             ..window
         };
-        assert!(!window_is_open(&broken, MIDNIGHT_UTC + HOUR));
+        assert_eq!(window_state(&broken, MIDNIGHT_UTC + HOUR), (false, None));
     }
 
     #[test]

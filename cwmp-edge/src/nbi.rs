@@ -68,6 +68,7 @@ fn routes() -> Router<Arc<Edge>> {
             get(list_device_tasks).post(queue_task),
         )
         .route("/api/v1/devices/{id}/faults", get(list_device_faults))
+        .route("/api/v1/devices/{id}/transfers", get(list_device_transfers))
         .route("/api/v1/devices/{id}/provisioning", get(get_provisioning))
         .route("/api/v1/resources/{kind}", get(list_resources))
         .route(
@@ -507,6 +508,24 @@ fn validate_task(spec: &TaskSpec) -> ApiResult<()> {
                 return bad("upload needs url and fileType".into());
             }
         }
+        TaskSpec::ScheduleDownload(scheduled) => {
+            if scheduled.url.is_empty() || scheduled.file_type.is_empty() {
+                return bad("scheduleDownload needs url and fileType".into());
+            }
+            let windows = &scheduled.time_windows;
+            if windows.is_empty() || windows.len() > 2 {
+                return bad("scheduleDownload needs one or two timeWindows".into());
+            }
+            if windows.iter().any(|w| w.closes <= w.opens)
+                || windows
+                    .windows(2)
+                    .any(|pair| pair[1].opens < pair[0].closes)
+            {
+                return bad(
+                    "timeWindows open before they close, in order, without overlapping".into(),
+                );
+            }
+        }
         TaskSpec::SetParameterAttributes {
             parameter_attributes,
         } => {
@@ -643,28 +662,17 @@ async fn get_provisioning(
     State(edge): Shared,
     Path(id): Path<String>,
 ) -> ApiResult<Json<acs_model::ProvisionRecord>> {
-    let id = DeviceId(id);
-    let mut txn = edge.store.begin().await?;
-    if records::get_device(txn.as_mut(), &id).await?.is_none() {
-        return Err(ApiError::not_found("device", id.as_str()));
-    }
-    let record = records::get_provision(txn.as_mut(), &id).await?;
-    txn.rollback().await?;
-    Ok(Json(record))
+    device_read(&edge, id, |txn, id| {
+        Box::pin(records::get_provision(txn, id))
+    })
+    .await
 }
 
 async fn list_device_tasks(
     State(edge): Shared,
     Path(id): Path<String>,
 ) -> ApiResult<Json<Vec<TaskRecord>>> {
-    let id = DeviceId(id);
-    let mut txn = edge.store.begin().await?;
-    if records::get_device(txn.as_mut(), &id).await?.is_none() {
-        return Err(ApiError::not_found("device", id.as_str()));
-    }
-    let tasks = records::list_tasks(txn.as_mut(), &id).await?;
-    txn.rollback().await?;
-    Ok(Json(tasks))
+    device_read(&edge, id, |txn, id| Box::pin(records::list_tasks(txn, id))).await
 }
 
 #[derive(Deserialize)]
@@ -744,14 +752,37 @@ async fn list_device_faults(
     State(edge): Shared,
     Path(id): Path<String>,
 ) -> ApiResult<Json<Vec<FaultRecord>>> {
+    device_read(&edge, id, |txn, id| Box::pin(records::list_faults(txn, id))).await
+}
+
+async fn list_device_transfers(
+    State(edge): Shared,
+    Path(id): Path<String>,
+) -> ApiResult<Json<Vec<acs_model::TransferRecord>>> {
+    device_read(&edge, id, |txn, id| {
+        Box::pin(records::list_transfers(txn, id))
+    })
+    .await
+}
+
+/// A store read of one device's records.
+type DeviceRead<'t, T> =
+    std::pin::Pin<Box<dyn std::future::Future<Output = Result<T, StoreError>> + Send + 't>>;
+
+/// Reads something of a known device (404 for an unknown one) in a read-only transaction.
+async fn device_read<T>(
+    edge: &Edge,
+    id: String,
+    read: impl for<'t> FnOnce(&'t mut dyn acs_store::Transaction, &'t DeviceId) -> DeviceRead<'t, T>,
+) -> ApiResult<Json<T>> {
     let id = DeviceId(id);
     let mut txn = edge.store.begin().await?;
     if records::get_device(txn.as_mut(), &id).await?.is_none() {
         return Err(ApiError::not_found("device", id.as_str()));
     }
-    let faults = records::list_faults(txn.as_mut(), &id).await?;
+    let value = read(txn.as_mut(), &id).await?;
     txn.rollback().await?;
-    Ok(Json(faults))
+    Ok(Json(value))
 }
 
 async fn get_fault(State(edge): Shared, Path(id): Path<String>) -> ApiResult<Json<FaultRecord>> {

@@ -447,7 +447,7 @@ pub fn firmware_rollout_status(
         (None, None, Some(why)) => ("Paused", why.clone()),
         (None, None, None) => ("Progressing", String::new()),
     };
-    let summary = format!(
+    let mut summary = format!(
         "wave {} of {}: {} succeeded, {} failed, {} skipped of {}",
         run.current_wave + 1,
         run.waves.len(),
@@ -456,6 +456,12 @@ pub fn firmware_rollout_status(
         counts.skipped,
         counts.total()
     );
+    if counts.rolling_back + counts.rolled_back > 0 {
+        summary.push_str(&format!(
+            "; {} rolled back, {} rolling back",
+            counts.rolled_back, counts.rolling_back
+        ));
+    }
     let text = if message.is_empty() {
         summary.clone()
     } else {
@@ -500,7 +506,7 @@ pub fn firmware_rollout_status(
         "DevicesFailed"
     };
     let degraded_message = if phase == "Aborted" {
-        message.clone()
+        format!("{message} ({summary})")
     } else {
         format!("{} devices failed", counts.failed)
     };
@@ -527,6 +533,8 @@ pub fn firmware_rollout_status(
         succeeded: counts.succeeded,
         failed: counts.failed,
         skipped: counts.skipped,
+        rolling_back: counts.rolling_back,
+        rolled_back: counts.rolled_back,
         message,
         conditions,
         observed_generation: generation,

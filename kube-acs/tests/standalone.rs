@@ -254,6 +254,49 @@ async fn download_finishes_at_transfer_complete_and_failures_are_retried() {
         .await;
     assert_eq!(faults[0]["fault"]["code"], 9018);
     assert_eq!(faults[0]["taskId"], id.as_str());
+
+    // An upgrade the device made on its own is recorded with the others.
+    cpe.pending_autonomous = Some(cwmp::AutonomousTransferComplete {
+        announce_url: String::new(),
+        transfer_url: "http://vendor.example/fw-2.1.bin".into(),
+        is_download: true,
+        file_type: "1 Firmware Upgrade Image".into(),
+        file_size: 8192,
+        target_file_name: "fw-2.1.bin".into(),
+        fault: cwmp::FaultStruct::default(),
+        start_time: "2026-12-01T02:00:00Z".into(),
+        complete_time: "2026-12-01T02:01:00Z".into(),
+    });
+    cpe.session().await;
+    let (status, transfers) = acs
+        .get(&format!("/api/v1/devices/{}/transfers", cpe.device_id()))
+        .await;
+    assert_eq!(status, 200, "{transfers}");
+    let transfers = transfers.as_array().unwrap();
+    assert_eq!(transfers.len(), 3, "{transfers:?}");
+    let summary: Vec<(bool, Value, Value)> = transfers
+        .iter()
+        .map(|t| {
+            (
+                t["autonomous"].as_bool().unwrap(),
+                t["fault"]["code"].clone(),
+                t["url"].clone(),
+            )
+        })
+        .collect();
+    let fw = json!(format!("{}/fw-2.0.bin", acs.files));
+    assert_eq!(
+        summary,
+        vec![
+            (false, Value::Null, fw.clone()),
+            (false, json!(9018), fw),
+            (true, Value::Null, json!("http://vendor.example/fw-2.1.bin")),
+        ]
+    );
+    assert_eq!(transfers[1]["taskId"], id.as_str());
+    assert_eq!(transfers[2]["completeTime"], "2026-12-01T02:01:00Z");
+    let (status, _) = acs.get("/api/v1/devices/nobody/transfers").await;
+    assert_eq!(status, 404);
 }
 
 #[tokio::test]
@@ -362,6 +405,63 @@ async fn unreachable_devices_get_a_clear_task_state() {
         cpe.session().await.as_slice(),
         [Body::Reboot { .. }]
     ));
+}
+
+#[tokio::test]
+async fn schedule_download_windows_are_relative_to_the_session_and_expire() {
+    let (_dir, acs) = start().await;
+    let mut cpe = Cpe::new(&acs.cwmp, "SCHED001", "http://127.0.0.1:9/");
+    cpe.session().await;
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as u64;
+    let task = |windows: Value| {
+        json!({"name": "scheduleDownload", "fileType": "1 Firmware Upgrade Image",
+            "url": "http://files.example/fw-3.0.bin", "timeWindows": windows})
+    };
+    let tasks = format!("/api/v1/devices/{}/tasks", cpe.device_id());
+    // Windows that close before they open, or overlap, are refused.
+    for bad in [
+        json!([]),
+        json!([{"opens": now + 10_000, "closes": now}]),
+        json!([{"opens": now, "closes": now + 10_000}, {"opens": now + 5_000, "closes": now + 20_000}]),
+    ] {
+        let (status, error) = acs.post(&tasks, &task(bad)).await;
+        assert_eq!(status, 400, "{error}");
+    }
+    let (status, expired) = acs
+        .post(
+            &tasks,
+            &task(json!([{"opens": now - 20_000, "closes": now - 10_000}])),
+        )
+        .await;
+    assert_eq!(status, 202, "{expired}");
+    let (status, due) = acs
+        .post(
+            &tasks,
+            &task(json!([{"opens": now + 3_600_000, "closes": now + 7_200_000}])),
+        )
+        .await;
+    assert_eq!(status, 202, "{due}");
+    cpe.pending_events = vec![(EventCode::Periodic, String::new())];
+    let sent = cpe.session().await;
+    // Only the one still to come is sent, with its window in seconds from now.
+    let [Body::ScheduleDownload(request)] = sent.as_slice() else {
+        panic!("unexpected requests {sent:?}");
+    };
+    assert_eq!(request.command_key, due["id"].as_str().unwrap());
+    let window = &request.time_windows[0];
+    assert!((3590..=3600).contains(&window.window_start), "{window:?}");
+    assert_eq!(window.window_end - window.window_start, 3600);
+    let (_, expired) = acs
+        .get(&format!(
+            "/api/v1/tasks/{}",
+            expired["id"].as_str().unwrap()
+        ))
+        .await;
+    assert_eq!(expired["status"], "failed", "{expired}");
+    assert_eq!(expired["fault"]["code"], 9020);
 }
 
 #[tokio::test]

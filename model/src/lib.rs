@@ -13,7 +13,7 @@ pub use mass::{DeviceTaskEntry, DeviceTaskRun};
 pub use parameter::ParameterRecord;
 pub use provision::{PendingInstance, ProvisionRecord};
 pub use rollout::{DevicePhase, RolloutDevice, RolloutRun};
-pub use task::{FaultRecord, TaskRecord, TaskSpec, TaskStatus};
+pub use task::{FaultRecord, TaskRecord, TaskSpec, TaskStatus, TransferRecord};
 
 /// Milliseconds since the Unix epoch; the clock is always passed in, never read here.
 pub type Millis = u64;

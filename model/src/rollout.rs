@@ -36,8 +36,10 @@ pub struct RolloutRun {
 pub enum DevicePhase {
     /// Not started.
     Pending,
-    /// Waiting for the maintenance window.
+    /// Waiting for the maintenance window (held by kube-acs).
     Scheduled,
+    /// Told to download in the maintenance window (ScheduleDownload); the device waits for it.
+    ScheduledOnDevice,
     /// Its Download is queued or under way.
     Downloading,
     /// Downloaded; not back on the new version yet.
@@ -50,6 +52,12 @@ pub enum DevicePhase {
     Failed,
     /// Left out: already on the version, not compatible, or offline.
     Skipped,
+    /// The rollout was aborted: waiting to be rolled back to its previous firmware.
+    RollbackPending,
+    /// Its rollback Download is queued or under way.
+    RollingBack,
+    /// Back on its previous firmware after an abort.
+    RolledBack,
 }
 
 impl DevicePhase {
@@ -57,7 +65,10 @@ impl DevicePhase {
     pub fn is_final(self) -> bool {
         matches!(
             self,
-            DevicePhase::Succeeded | DevicePhase::Failed | DevicePhase::Skipped
+            DevicePhase::Succeeded
+                | DevicePhase::Failed
+                | DevicePhase::Skipped
+                | DevicePhase::RolledBack
         )
     }
 }
@@ -78,9 +89,18 @@ pub struct RolloutDevice {
     /// The Download task of the current attempt.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub task_id: Option<String>,
-    /// When the current attempt started.
+    /// When the current attempt started (for a ScheduleDownload: when its window closes).
     #[serde(default)]
     pub started: Millis,
+    /// Its software version when it started (what a rollback goes back to).
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub from_version: String,
+    /// It came back on the new version (and has not been rolled back).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub reached_target: bool,
+    /// It refused ScheduleDownload; its work is held for the window instead.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub no_schedule_download: bool,
     /// When the current phase began.
     #[serde(default)]
     pub since: Millis,

@@ -65,6 +65,8 @@ pub enum TaskSpec {
     Download(Download),
     /// Upload a file; done at TransferComplete.
     Upload(Upload),
+    /// Download a file within time windows (CWMP 1.2+); done at TransferComplete.
+    ScheduleDownload(ScheduledDownload),
     /// Ask the device to inform again after a delay.
     #[serde(rename_all = "camelCase")]
     ScheduleInform {
@@ -88,9 +90,117 @@ impl TaskSpec {
             TaskSpec::FactoryReset => "factoryReset",
             TaskSpec::Download(_) => "download",
             TaskSpec::Upload(_) => "upload",
+            TaskSpec::ScheduleDownload(_) => "scheduleDownload",
             TaskSpec::ScheduleInform { .. } => "scheduleInform",
         }
     }
+}
+
+/// A ScheduleDownload as queued: its windows are absolute times, sent as seconds from the
+/// moment the device receives the request.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct ScheduledDownload {
+    /// File type, such as `1 Firmware Upgrade Image`.
+    pub file_type: String,
+    /// Where to fetch the file.
+    pub url: String,
+    /// Credentials for the file server.
+    pub username: String,
+    /// Credentials for the file server.
+    pub password: String,
+    /// Size in bytes (0 if unknown).
+    pub file_size: u64,
+    /// Target file name.
+    pub target_file_name: String,
+    /// One or two windows, in time order.
+    pub time_windows: Vec<DownloadWindow>,
+}
+
+/// One time window of a [`ScheduledDownload`].
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct DownloadWindow {
+    /// When it opens.
+    pub opens: Millis,
+    /// When it closes.
+    pub closes: Millis,
+    /// `1 At Any Time`, `2 Immediately`, `3 When Idle` or `4 Confirmation Needed`.
+    pub mode: String,
+    /// Message for the user (mode 4).
+    pub user_message: String,
+    /// Retries within the window; -1 leaves it to the device.
+    pub max_retries: i32,
+}
+
+impl ScheduledDownload {
+    /// The request to send at `now`: windows as seconds from now; windows already closed are
+    /// left out, so there is none once all have closed.
+    pub fn request_at(&self, command_key: String, now: Millis) -> Option<cwmp::ScheduleDownload> {
+        let seconds = |at: Millis| u32::try_from(at.saturating_sub(now) / 1000).unwrap_or(u32::MAX);
+        let time_windows: Vec<cwmp::TimeWindow> = self
+            .time_windows
+            .iter()
+            .filter(|w| w.closes > now)
+            .map(|w| cwmp::TimeWindow {
+                window_start: seconds(w.opens),
+                window_end: seconds(w.closes).max(seconds(w.opens) + 1),
+                window_mode: if w.mode.is_empty() {
+                    "1 At Any Time".to_string()
+                } else {
+                    w.mode.clone()
+                },
+                user_message: w.user_message.clone(),
+                max_retries: w.max_retries,
+            })
+            .collect();
+        (!time_windows.is_empty()).then(|| cwmp::ScheduleDownload {
+            command_key,
+            file_type: self.file_type.clone(),
+            url: self.url.clone(),
+            username: self.username.clone(),
+            password: self.password.clone(),
+            file_size: self.file_size,
+            target_file_name: self.target_file_name.clone(),
+            time_windows,
+        })
+    }
+}
+
+/// A transfer a device reported: the end of one the ACS asked for (TransferComplete) or of
+/// one it made on its own (AutonomousTransferComplete).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct TransferRecord {
+    /// Unique, time-ordered id.
+    pub id: String,
+    /// The device.
+    pub device: DeviceId,
+    /// The task that asked for it (none for an autonomous transfer, or a task since deleted).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub task_id: Option<String>,
+    /// The device made it on its own (AutonomousTransferComplete).
+    pub autonomous: bool,
+    /// A download (else an upload).
+    pub is_download: bool,
+    /// File type, such as `1 Firmware Upgrade Image`.
+    pub file_type: String,
+    /// Where the file came from or went.
+    pub url: String,
+    /// Size in bytes (0 if unknown).
+    pub file_size: u64,
+    /// Target file name.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub target_file_name: String,
+    /// The fault, when it failed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fault: Option<cwmp::CwmpFault>,
+    /// When it started, as the device said (`xsd:dateTime`).
+    pub start_time: String,
+    /// When it completed, as the device said.
+    pub complete_time: String,
+    /// When the ACS heard of it.
+    pub reported: Millis,
 }
 
 /// Where a task is in its life.

@@ -465,13 +465,14 @@ async fn reconcile_rollout(
         }
     }
     Ok(match status.phase.as_str() {
-        "Complete" | "Aborted" => Action::requeue(Duration::from_secs(60)),
+        "Complete" => Action::requeue(Duration::from_secs(60)),
+        "Aborted" if status.rolling_back == 0 => Action::requeue(Duration::from_secs(60)),
         _ => Action::requeue(Duration::from_secs(2)),
     })
 }
 
-/// The Events a rollout's status change deserves: each wave started, a hold, an abort, the
-/// end.
+/// The Events a rollout's status change deserves: each wave started, a hold, an abort, a
+/// rollback, the end.
 fn rollout_events(
     before: &FirmwareRolloutStatus,
     after: &FirmwareRolloutStatus,
@@ -504,6 +505,26 @@ fn rollout_events(
             )),
             _ => {}
         }
+    }
+    if before.rolling_back == 0 && after.rolling_back > 0 {
+        events.push((
+            EventType::Warning,
+            "RollingBack",
+            format!(
+                "{} devices going back to their previous firmware",
+                after.rolling_back
+            ),
+        ));
+    }
+    if before.rolling_back > 0 && after.rolling_back == 0 {
+        events.push((
+            EventType::Normal,
+            "RolledBack",
+            format!(
+                "{} devices back on their previous firmware, {} failed",
+                after.rolled_back, after.failed
+            ),
+        ));
     }
     events
 }

@@ -3,8 +3,10 @@
 //! device's phase moves on from what was observed of it, the wave moves on when its devices
 //! are done and its soak has passed (and approval, where required, was given), failure
 //! thresholds hold or abort the rollout, and new devices start within the window, the
-//! in-flight limit and the rate. The caller reads the store, calls [`advance`], queues the
-//! Downloads it asks for and writes the records back.
+//! in-flight limit and the rate. Outside the window, devices that take ScheduleDownload are
+//! told to download in the next one. After an abort with `rollbackOnAbort`, devices that took
+//! the new firmware go back to their previous one. The caller reads the store, calls
+//! [`advance`], queues the transfers it asks for and writes the records back.
 
 use acs_model::{DeviceId, DevicePhase, Millis, RolloutDevice, RolloutRun};
 use crds::firmware::{FirmwareSpec, RolloutStrategy, ThresholdAction};
@@ -76,6 +78,9 @@ pub fn assign_waves(mut devices: Vec<DeviceId>, waves: &[u32], now: Millis) -> V
                 started: 0,
                 since: now,
                 reason: String::new(),
+                from_version: String::new(),
+                reached_target: false,
+                no_schedule_download: false,
             }
         })
         .collect()
@@ -139,6 +144,8 @@ pub enum DownloadOutcome {
     Done,
     /// Faulted (the fault, in words).
     Failed(String),
+    /// The device does not implement the request (fault 9000: a ScheduleDownload it refused).
+    Unsupported,
 }
 
 /// What is known of one device now.
@@ -154,6 +161,11 @@ pub struct Observation {
     pub healthy: Result<(), String>,
     /// Its current Download task, if it has one.
     pub download: Option<DownloadOutcome>,
+    /// Whether it may take a ScheduleDownload (it speaks CWMP 1.2 or later).
+    pub schedule_download: bool,
+    /// For a device waiting for its rollback: `Err(why)` when no Firmware of its previous
+    /// version fits it (`None`: not looked up).
+    pub rollback_image: Option<Result<(), String>>,
 }
 
 /// The settings of one tick.
@@ -171,6 +183,8 @@ pub struct Tick<'a> {
     pub abort: bool,
     /// Whether the maintenance window is open (always, without one).
     pub window_open: bool,
+    /// While it is closed: when the next window opens and closes.
+    pub next_window: Option<(Millis, Millis)>,
     /// Devices that may start now under the rate limit.
     pub rate_allowance: u32,
 }
@@ -189,11 +203,36 @@ pub enum Phase {
     Complete,
 }
 
+/// How a device starts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StartKind {
+    /// A Download of the new firmware, now.
+    Download,
+    /// A ScheduleDownload of the new firmware for the window from `opens` to `closes`.
+    ScheduleDownload {
+        /// When the window opens.
+        opens: Millis,
+        /// When it closes.
+        closes: Millis,
+    },
+    /// A Download of its previous firmware (after an abort).
+    Rollback,
+}
+
+/// A device to start, and how.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Start {
+    /// The device (its record already says where it went).
+    pub device: DeviceId,
+    /// What to send it.
+    pub kind: StartKind,
+}
+
 /// What one tick decided.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TickResult {
-    /// Devices to start a Download for now (their records already say Downloading).
-    pub start: Vec<DeviceId>,
+    /// Devices to start now.
+    pub start: Vec<Start>,
     /// Where the rollout stands.
     pub phase: Phase,
     /// The wave that started during this tick, if one did.
@@ -217,6 +256,10 @@ pub struct Counts {
     pub failed: u64,
     /// Skipped.
     pub skipped: u64,
+    /// Waiting for or under their rollback.
+    pub rolling_back: u64,
+    /// Rolled back.
+    pub rolled_back: u64,
 }
 
 impl Counts {
@@ -232,12 +275,14 @@ impl Counts {
             }
             let slot = match device.phase {
                 DevicePhase::Pending => &mut counts.pending,
-                DevicePhase::Scheduled => &mut counts.scheduled,
+                DevicePhase::Scheduled | DevicePhase::ScheduledOnDevice => &mut counts.scheduled,
                 DevicePhase::Downloading => &mut counts.downloading,
                 DevicePhase::Installing | DevicePhase::Soaking => &mut counts.installing,
                 DevicePhase::Succeeded => &mut counts.succeeded,
                 DevicePhase::Failed => &mut counts.failed,
                 DevicePhase::Skipped => &mut counts.skipped,
+                DevicePhase::RollbackPending | DevicePhase::RollingBack => &mut counts.rolling_back,
+                DevicePhase::RolledBack => &mut counts.rolled_back,
             };
             *slot += 1;
         }
@@ -253,6 +298,8 @@ impl Counts {
             + self.succeeded
             + self.failed
             + self.skipped
+            + self.rolling_back
+            + self.rolled_back
     }
 }
 
@@ -277,6 +324,10 @@ fn observe(device: &mut RolloutDevice, seen: &Observation, tick: &Tick<'_>) {
             set(device, DevicePhase::Failed, now, why);
         }
     };
+    let back_on_target = |device: &mut RolloutDevice| {
+        set(device, DevicePhase::Soaking, now, "");
+        device.reached_target = true;
+    };
     match device.phase {
         DevicePhase::Pending | DevicePhase::Scheduled => {
             if on_target {
@@ -290,11 +341,23 @@ fn observe(device: &mut RolloutDevice, seen: &Observation, tick: &Tick<'_>) {
                 set(device, DevicePhase::Skipped, now, why);
             }
         }
-        DevicePhase::Downloading => match &seen.download {
-            _ if on_target => set(device, DevicePhase::Soaking, now, ""),
+        DevicePhase::Downloading | DevicePhase::ScheduledOnDevice => match &seen.download {
+            _ if on_target => back_on_target(device),
             Some(DownloadOutcome::Done) => set(device, DevicePhase::Installing, now, ""),
             Some(DownloadOutcome::Failed(fault)) => {
                 retry_or_fail(device, &format!("download failed: {fault}"))
+            }
+            Some(DownloadOutcome::Unsupported) => {
+                // Refused ScheduleDownload: its work is held for the window instead.
+                device.no_schedule_download = true;
+                device.attempts = device.attempts.saturating_sub(1);
+                device.task_id = None;
+                set(
+                    device,
+                    DevicePhase::Scheduled,
+                    now,
+                    "waiting for the maintenance window (the device refused ScheduleDownload)",
+                );
             }
             Some(DownloadOutcome::Queued) | None if now >= device.started + timeout => {
                 // Never reached the device: it was offline through its wave.
@@ -312,7 +375,7 @@ fn observe(device: &mut RolloutDevice, seen: &Observation, tick: &Tick<'_>) {
         },
         DevicePhase::Installing => {
             if on_target {
-                set(device, DevicePhase::Soaking, now, "");
+                back_on_target(device);
             } else if now >= device.started + timeout {
                 set(
                     device,
@@ -328,6 +391,7 @@ fn observe(device: &mut RolloutDevice, seen: &Observation, tick: &Tick<'_>) {
         DevicePhase::Soaking => {
             let soak = Millis::from(strategy.health_gate.soak_seconds) * 1000;
             if !on_target {
+                device.reached_target = false;
                 set(
                     device,
                     DevicePhase::Failed,
@@ -354,8 +418,88 @@ fn observe(device: &mut RolloutDevice, seen: &Observation, tick: &Tick<'_>) {
                 );
             }
         }
-        DevicePhase::Succeeded | DevicePhase::Failed | DevicePhase::Skipped => {}
+        DevicePhase::RollbackPending | DevicePhase::RollingBack
+            if seen.software_version == device.from_version =>
+        {
+            let reason = format!("back on version {}", device.from_version);
+            set(device, DevicePhase::RolledBack, now, &reason);
+        }
+        DevicePhase::RollbackPending => {
+            if let Some(Err(why)) = &seen.rollback_image {
+                set(
+                    device,
+                    DevicePhase::Failed,
+                    now,
+                    &format!("cannot roll back: {why}"),
+                );
+            }
+        }
+        DevicePhase::RollingBack => {
+            let failed = match &seen.download {
+                Some(DownloadOutcome::Failed(fault)) => Some(format!("download failed: {fault}")),
+                Some(DownloadOutcome::Unsupported) => Some("download refused".to_string()),
+                Some(_) | None if now >= device.started + timeout => Some(format!(
+                    "not back on version {} in time",
+                    device.from_version
+                )),
+                _ => None,
+            };
+            if let Some(why) = failed {
+                if device.attempts <= strategy.retries {
+                    device.task_id = None;
+                    set(device, DevicePhase::RollbackPending, now, &why);
+                } else {
+                    set(
+                        device,
+                        DevicePhase::Failed,
+                        now,
+                        &format!("rollback failed: {why}"),
+                    );
+                }
+            }
+        }
+        DevicePhase::Succeeded
+        | DevicePhase::Failed
+        | DevicePhase::Skipped
+        | DevicePhase::RolledBack => {}
     }
+}
+
+/// Whether an aborted rollout's device is to go back to its previous firmware: it came back
+/// on the new one (and is done or watched).
+fn to_roll_back(device: &RolloutDevice) -> bool {
+    device.reached_target
+        && !device.from_version.is_empty()
+        && matches!(
+            device.phase,
+            DevicePhase::Soaking | DevicePhase::Succeeded | DevicePhase::Failed
+        )
+}
+
+/// Whether a device holds a slot of `maxInFlight`.
+fn in_flight(device: &RolloutDevice) -> bool {
+    matches!(
+        device.phase,
+        DevicePhase::Downloading | DevicePhase::ScheduledOnDevice | DevicePhase::RollingBack
+    )
+}
+
+/// Whether a rollout has nothing left to do: complete, or aborted with no device under way
+/// and none left to roll back.
+pub fn settled(run: &RolloutRun, devices: &[RolloutDevice], strategy: &RolloutStrategy) -> bool {
+    run.completed.is_some()
+        || (run.aborted.is_some()
+            && !devices.iter().any(|d| {
+                matches!(
+                    d.phase,
+                    DevicePhase::Downloading
+                        | DevicePhase::ScheduledOnDevice
+                        | DevicePhase::Installing
+                        | DevicePhase::Soaking
+                        | DevicePhase::RollbackPending
+                        | DevicePhase::RollingBack
+                ) || (strategy.rollback_on_abort && to_roll_back(d))
+            }))
 }
 
 /// Whether a wave's failures exceed the threshold: beyond `count`, or beyond `percent` of
@@ -410,9 +554,18 @@ pub fn advance(
             ThresholdAction::Pause => held = Some(why),
         }
     }
+    let mut budget = strategy
+        .max_in_flight
+        .saturating_sub(devices.iter().filter(|d| in_flight(d)).count() as u32)
+        .min(tick.rate_allowance);
     if let Some(why) = &run.aborted {
+        let start = if strategy.rollback_on_abort {
+            roll_back(devices, &mut observation, tick, &mut budget)
+        } else {
+            Vec::new()
+        };
         return TickResult {
-            start: Vec::new(),
+            start,
             phase: Phase::Aborted(why.clone()),
             wave_started,
         };
@@ -458,32 +611,26 @@ pub fn advance(
             wave_started,
         };
     }
-    // Devices of started waves start within the window, the in-flight limit and the rate.
-    let in_flight = devices
-        .iter()
-        .filter(|d| d.phase == DevicePhase::Downloading)
-        .count() as u32;
-    let mut budget = strategy
-        .max_in_flight
-        .saturating_sub(in_flight)
-        .min(tick.rate_allowance);
+    // Devices of started waves start within the window, the in-flight limit and the rate;
+    // outside the window, those that take it get a ScheduleDownload for the next one.
     let mut start = Vec::new();
     for device in devices.iter_mut() {
         if !waiting(device) || device.wave > run.current_wave {
             continue;
         }
-        if !tick.window_open {
-            if device.phase == DevicePhase::Pending {
-                set(
-                    device,
-                    DevicePhase::Scheduled,
-                    now,
-                    "waiting for the maintenance window",
-                );
+        let schedule_for = match (tick.window_open, tick.next_window) {
+            (true, _) => None,
+            (false, Some(window)) if !device.no_schedule_download => Some(window),
+            (false, _) => {
+                hold_for_window(device, now);
+                continue;
             }
-            continue;
-        }
+        };
         if budget == 0 {
+            if schedule_for.is_some() {
+                hold_for_window(device, now);
+                continue;
+            }
             break;
         }
         // Devices already on the version, or that the firmware does not fit, are left out
@@ -495,12 +642,36 @@ pub fn advance(
         if !waiting(device) {
             continue;
         }
+        let kind = match schedule_for {
+            None => StartKind::Download,
+            Some((opens, closes)) if observed.schedule_download => {
+                StartKind::ScheduleDownload { opens, closes }
+            }
+            Some(_) => {
+                hold_for_window(device, now);
+                continue;
+            }
+        };
         budget -= 1;
         device.attempts += 1;
-        device.started = now;
         device.task_id = None;
-        set(device, DevicePhase::Downloading, now, "");
-        start.push(device.device.clone());
+        if device.from_version.is_empty() {
+            device.from_version = observed.software_version.clone();
+        }
+        match kind {
+            StartKind::ScheduleDownload { closes, .. } => {
+                device.started = closes;
+                set(device, DevicePhase::ScheduledOnDevice, now, "");
+            }
+            _ => {
+                device.started = now;
+                set(device, DevicePhase::Downloading, now, "");
+            }
+        }
+        start.push(Start {
+            device: device.device.clone(),
+            kind,
+        });
     }
     let phase = if tick.window_open {
         Phase::Progressing
@@ -512,6 +683,59 @@ pub fn advance(
         phase,
         wave_started,
     }
+}
+
+/// Holds a waiting device until the window opens.
+fn hold_for_window(device: &mut RolloutDevice, now: Millis) {
+    if device.phase == DevicePhase::Pending {
+        set(
+            device,
+            DevicePhase::Scheduled,
+            now,
+            "waiting for the maintenance window",
+        );
+    }
+}
+
+/// After an abort: devices that took the new firmware wait for their rollback, and those
+/// waiting start it within the budget.
+fn roll_back(
+    devices: &mut [RolloutDevice],
+    observation: &mut impl FnMut(&RolloutDevice) -> Option<Observation>,
+    tick: &Tick<'_>,
+    budget: &mut u32,
+) -> Vec<Start> {
+    let now = tick.now;
+    let mut start = Vec::new();
+    for device in devices.iter_mut() {
+        if to_roll_back(device) {
+            device.reached_target = false;
+            device.attempts = 0;
+            device.task_id = None;
+            let reason = format!("to roll back to version {}", device.from_version);
+            set(device, DevicePhase::RollbackPending, now, &reason);
+        }
+        if device.phase != DevicePhase::RollbackPending || *budget == 0 {
+            continue;
+        }
+        let Some(observed) = observation(device) else {
+            continue;
+        };
+        observe(device, &observed, tick);
+        if device.phase != DevicePhase::RollbackPending || observed.rollback_image.is_none() {
+            continue;
+        }
+        *budget -= 1;
+        device.attempts += 1;
+        device.started = now;
+        let reason = format!("rolling back to version {}", device.from_version);
+        set(device, DevicePhase::RollingBack, now, &reason);
+        start.push(Start {
+            device: device.device.clone(),
+            kind: StartKind::Rollback,
+        });
+    }
+    start
 }
 
 fn run_approved(strategy: &RolloutStrategy, wave: u32) -> bool {
@@ -586,11 +810,13 @@ mod tests {
         assert_eq!(per_wave, vec![2, 3, 5]);
     }
 
+    /// What a test device is: (version, last inform, download outcome).
+    type State = (String, Millis, Option<DownloadOutcome>);
+
     struct Fleet {
         run: RolloutRun,
         devices: Vec<RolloutDevice>,
-        /// Per device: (version, last inform, download outcome).
-        state: std::collections::HashMap<String, (String, Millis, Option<DownloadOutcome>)>,
+        state: std::collections::HashMap<String, State>,
     }
 
     impl Fleet {
@@ -636,6 +862,7 @@ mod tests {
                 paused,
                 abort: false,
                 window_open: window,
+                next_window: None,
                 rate_allowance: 1000,
             };
             let result = advance(
@@ -649,12 +876,14 @@ mod tests {
                         eligible: Ok(()),
                         healthy: Ok(()),
                         download,
+                        schedule_download: false,
+                        rollback_image: None,
                     })
                 },
                 &tick,
             );
-            for device in &result.start {
-                self.state.get_mut(&device.0).unwrap().2 = Some(DownloadOutcome::Queued);
+            for start in &result.start {
+                self.state.get_mut(&start.device.0).unwrap().2 = Some(DownloadOutcome::Queued);
             }
             result
         }
@@ -793,5 +1022,191 @@ mod tests {
             .collect();
         assert_eq!(phases.last(), Some(&Phase::Complete), "{phases:?}");
         assert_eq!(Counts::of(fleet.devices.iter(), None).skipped, 10);
+    }
+
+    /// A tick with every setting given, observing the devices from `state`.
+    fn tick_with(
+        fleet: &mut Fleet,
+        tick: &Tick<'_>,
+        observe: &dyn Fn(&str, &State) -> Observation,
+    ) -> TickResult {
+        let state = fleet.state.clone();
+        advance(
+            &mut fleet.run,
+            &mut fleet.devices,
+            |d| Some(observe(&d.device.0, &state[&d.device.0])),
+            tick,
+        )
+    }
+
+    fn seen(version: &str, download: Option<DownloadOutcome>) -> Observation {
+        Observation {
+            software_version: version.to_string(),
+            last_inform: 0,
+            eligible: Ok(()),
+            healthy: Ok(()),
+            download,
+            schedule_download: true,
+            rollback_image: None,
+        }
+    }
+
+    #[test]
+    fn outside_the_window_devices_that_take_it_get_a_schedule_download() {
+        let s = strategy();
+        let mut fleet = Fleet::new(10, &s);
+        let tick = Tick {
+            strategy: &s,
+            target_version: "2.0",
+            now: 1_000,
+            paused: false,
+            abort: false,
+            window_open: false,
+            next_window: Some((50_000, 80_000)),
+            rate_allowance: 1000,
+        };
+        let canary: Vec<String> = fleet
+            .devices
+            .iter()
+            .filter(|d| d.wave == 0)
+            .map(|d| d.device.0.clone())
+            .collect();
+        // The first canary device speaks CWMP 1.0: its work is held.
+        let old = canary[0].clone();
+        let result = tick_with(&mut fleet, &tick, &|id, (v, _, dl)| Observation {
+            schedule_download: id != old,
+            ..seen(v, dl.clone())
+        });
+        assert_eq!(
+            result.start,
+            vec![Start {
+                device: DeviceId(canary[1].clone()),
+                kind: StartKind::ScheduleDownload {
+                    opens: 50_000,
+                    closes: 80_000
+                }
+            }]
+        );
+        assert!(matches!(result.phase, Phase::Paused(_)));
+        let phase = |fleet: &Fleet, id: &str| {
+            let d = fleet.devices.iter().find(|d| d.device.0 == id).unwrap();
+            (d.phase, d.started, d.from_version.clone())
+        };
+        assert_eq!(phase(&fleet, &old).0, DevicePhase::Scheduled);
+        assert_eq!(
+            phase(&fleet, &canary[1]),
+            (DevicePhase::ScheduledOnDevice, 80_000, "1.0".to_string())
+        );
+        assert_eq!(Counts::of(fleet.devices.iter(), Some(0)).scheduled, 2);
+        // The device refuses the ScheduleDownload (9000): held for the window, and never
+        // asked again.
+        let refused = canary[1].clone();
+        let later = Tick {
+            now: 2_000,
+            ..tick.clone()
+        };
+        let result = tick_with(&mut fleet, &later, &|id, (v, _, _)| {
+            let download = (id == refused).then_some(DownloadOutcome::Unsupported);
+            Observation {
+                schedule_download: id != old,
+                ..seen(v, download)
+            }
+        });
+        assert!(result.start.is_empty());
+        let device = fleet
+            .devices
+            .iter()
+            .find(|d| d.device.0 == refused)
+            .unwrap();
+        assert_eq!((device.phase, device.attempts), (DevicePhase::Scheduled, 0));
+        assert!(device.no_schedule_download);
+        // The window opens: both start with a Download.
+        let open = Tick {
+            now: 50_000,
+            window_open: true,
+            next_window: None,
+            ..tick.clone()
+        };
+        let result = tick_with(&mut fleet, &open, &|_, (v, _, dl)| seen(v, dl.clone()));
+        assert_eq!(result.start.len(), 2);
+        assert!(result.start.iter().all(|s| s.kind == StartKind::Download));
+    }
+
+    #[test]
+    fn an_abort_rolls_devices_that_took_the_firmware_back() {
+        let mut s = strategy();
+        s.rollback_on_abort = true;
+        let mut fleet = Fleet::new(10, &s);
+        fleet.tick(&s, 1, false, true);
+        fleet.devices_act(1_000, &|_| false);
+        fleet.tick(&s, 1_001, false, true);
+        // The canary succeeds and wave 1 starts; one of its devices fails its download, the
+        // others are on their way.
+        let result = fleet.tick(&s, 1_002, false, true);
+        assert_eq!(Counts::of(fleet.devices.iter(), None).succeeded, 2);
+        assert_eq!(result.wave_started, Some(1));
+        let wave1: Vec<String> = result.start.iter().map(|s| s.device.0.clone()).collect();
+        assert_eq!(wave1.len(), 3);
+        let failing = wave1[0].clone();
+        fleet.devices_act(2_000, &|id| id == failing);
+        let abort = Tick {
+            strategy: &s,
+            target_version: "2.0",
+            now: 2_001,
+            paused: false,
+            abort: true,
+            window_open: true,
+            next_window: None,
+            rate_allowance: 1000,
+        };
+        // A device without a Firmware of its old version cannot go back.
+        let orphan = wave1[1].clone();
+        let observe = |id: &str, (v, _, dl): &State| {
+            let image = if id == orphan {
+                Err("no Firmware of version 1.0 fits it".to_string())
+            } else {
+                Ok(())
+            };
+            Observation {
+                rollback_image: Some(image),
+                ..seen(v, dl.clone())
+            }
+        };
+        // The wave-1 devices on the new version are soaking; every device on 2.0 goes back.
+        let first = tick_with(&mut fleet, &abort, &observe);
+        assert!(matches!(first.phase, Phase::Aborted(_)));
+        let rolling: Vec<String> = first.start.iter().map(|s| s.device.0.clone()).collect();
+        assert!(first.start.iter().all(|s| s.kind == StartKind::Rollback));
+        assert_eq!(
+            rolling.len(),
+            3,
+            "two canary devices and one of wave 1: {rolling:?}"
+        );
+        assert!(!rolling.contains(&failing) && !rolling.contains(&orphan));
+        let orphan_device = fleet.devices.iter().find(|d| d.device.0 == orphan).unwrap();
+        assert_eq!(orphan_device.phase, DevicePhase::Failed);
+        assert!(orphan_device.reason.starts_with("cannot roll back"));
+        assert!(!settled(&fleet.run, &fleet.devices, &s));
+        // They come back on 1.0.
+        for id in &rolling {
+            fleet.state.get_mut(id).unwrap().0 = "1.0".to_string();
+        }
+        let second = tick_with(
+            &mut fleet,
+            &Tick {
+                now: 3_000,
+                ..abort.clone()
+            },
+            &observe,
+        );
+        assert!(second.start.is_empty());
+        let counts = Counts::of(fleet.devices.iter(), None);
+        assert_eq!((counts.rolled_back, counts.rolling_back), (3, 0));
+        assert!(fleet
+            .devices
+            .iter()
+            .filter(|d| d.phase == DevicePhase::RolledBack)
+            .all(|d| d.reason == "back on version 1.0"));
+        assert!(settled(&fleet.run, &fleet.devices, &s));
     }
 }

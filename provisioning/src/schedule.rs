@@ -58,6 +58,13 @@ impl CompiledSchedule {
         Some(fired.timestamp() as Millis * 1000)
     }
 
+    /// The next time the cron expression fires after `now`, in whole seconds.
+    pub fn next_firing(&self, now: Millis) -> Option<Millis> {
+        let local = self.local(now - now % 1000)?;
+        let fires = self.cron.find_next_occurrence(&local, false).ok()?;
+        Some(fires.timestamp() as Millis * 1000)
+    }
+
     /// Whether devices may be started at `now` (always, without a window). A window whose end
     /// is before its start spans midnight.
     pub fn in_window(&self, now: Millis) -> bool {

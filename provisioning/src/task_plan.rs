@@ -5,7 +5,7 @@
 //! within the session is a [`Stage`]; progress that must survive a disconnect (the instance an
 //! AddObject created) is kept in the task's `result`, so a retried task never adds twice.
 
-use acs_model::{TaskRecord, TaskSpec};
+use acs_model::{Millis, TaskRecord, TaskSpec};
 use cwmp::{Body, Download, ParameterValue, Upload};
 use serde_json::json;
 
@@ -74,11 +74,16 @@ pub fn start_stage(task: &TaskRecord) -> Stage {
     Stage::Start
 }
 
-/// The RPC for `task` at `stage`. Command keys are the task id, so completion events and
-/// TransferComplete can be matched to the task.
-pub fn request(task: &TaskRecord, stage: &Stage) -> Body {
+/// A task that can no longer be sent (why, in words).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Unsendable(pub String);
+
+/// The RPC for `task` at `stage`, sent at `now`. Command keys are the task id, so completion
+/// events and TransferComplete can be matched to the task. A ScheduleDownload whose windows
+/// have all closed cannot be sent.
+pub fn request(task: &TaskRecord, stage: &Stage, now: Millis) -> Result<Body, Unsendable> {
     let key = task.id.clone();
-    match (&task.spec, stage) {
+    Ok(match (&task.spec, stage) {
         (TaskSpec::GetParameterNames { parameter_path, .. }, Stage::Values) => {
             Body::GetParameterValues {
                 names: vec![parameter_path.clone()],
@@ -147,7 +152,15 @@ pub fn request(task: &TaskRecord, stage: &Stage) -> Body {
             delay_seconds: *delay_seconds,
             command_key: key,
         },
-    }
+        (TaskSpec::ScheduleDownload(scheduled), _) => match scheduled.request_at(key, now) {
+            Some(request) => Body::ScheduleDownload(request),
+            None => {
+                return Err(Unsendable(
+                    "its time windows closed before the device's session".to_string(),
+                ))
+            }
+        },
+    })
 }
 
 /// What a successful answer to `task`'s RPC at `stage` changes, and what follows.
@@ -275,6 +288,11 @@ pub fn advance(
             },
         },
         (TaskSpec::ScheduleInform { .. }, _, Body::ScheduleInformResponse) => done(vec![]),
+        (TaskSpec::ScheduleDownload(_), _, Body::ScheduleDownloadResponse) => Advance {
+            updates: vec![],
+            progress: None,
+            next: Next::AwaitCompletion,
+        },
         (spec, _, answer) => {
             return Err(UnexpectedAnswer(format!(
                 "{} answered with {}",
@@ -299,8 +317,8 @@ fn value_updates(values: &[ParameterValue]) -> Vec<TreeUpdate> {
 
 /// The values the task's SetParameterValues sent, which the device now holds.
 fn sent_values(task: &TaskRecord, stage: &Stage) -> Vec<TreeUpdate> {
-    match request(task, stage) {
-        Body::SetParameterValues { parameters, .. } => value_updates(&parameters),
+    match request(task, stage, 0) {
+        Ok(Body::SetParameterValues { parameters, .. }) => value_updates(&parameters),
         _ => vec![],
     }
 }
@@ -343,7 +361,7 @@ mod tests {
             next_level: false,
         });
         assert_eq!(
-            request(&t, &Stage::Start),
+            request(&t, &Stage::Start, 0).unwrap(),
             Body::GetParameterNames {
                 path: "Device.DeviceInfo.".into(),
                 next_level: false
@@ -360,7 +378,7 @@ mod tests {
             Some(TreeUpdate::Prune { .. })
         ));
         assert_eq!(
-            request(&t, &Stage::Values),
+            request(&t, &Stage::Values, 0).unwrap(),
             Body::GetParameterValues {
                 names: vec!["Device.DeviceInfo.".into()]
             }
@@ -400,7 +418,7 @@ mod tests {
         // The session drops here; the progress is persisted and the retry skips AddObject.
         t.result = step.progress;
         assert_eq!(start_stage(&t), instance);
-        match request(&t, &instance) {
+        match request(&t, &instance, 0).unwrap() {
             Body::SetParameterValues { parameters, .. } => {
                 assert_eq!(parameters[0].name, "Device.IP.Interface.3.Alias")
             }
@@ -427,7 +445,7 @@ mod tests {
     fn reboot_and_download_wait_for_completion() {
         let reboot = task(TaskSpec::Reboot);
         assert_eq!(
-            request(&reboot, &Stage::Start),
+            request(&reboot, &Stage::Start, 0).unwrap(),
             Body::Reboot {
                 command_key: reboot.id.clone()
             }
@@ -453,5 +471,54 @@ mod tests {
             Next::AwaitCompletion
         );
         assert!(advance(&download, &Stage::Start, &Body::RebootResponse).is_err());
+    }
+
+    #[test]
+    fn schedule_download_windows_are_sent_relative_to_the_session() {
+        use acs_model::task::{DownloadWindow, ScheduledDownload};
+        let window = |opens: Millis, closes: Millis| DownloadWindow {
+            opens,
+            closes,
+            ..DownloadWindow::default()
+        };
+        let t = task(TaskSpec::ScheduleDownload(ScheduledDownload {
+            url: "http://files/fw-2.0.bin".into(),
+            file_type: "1 Firmware Upgrade Image".into(),
+            time_windows: vec![window(100_000, 200_000), window(300_000, 400_000)],
+            ..ScheduledDownload::default()
+        }));
+        let Ok(Body::ScheduleDownload(sent)) = request(&t, &Stage::Start, 40_000) else {
+            panic!("not a ScheduleDownload");
+        };
+        assert_eq!(sent.command_key, t.id);
+        let seconds: Vec<(u32, u32)> = sent
+            .time_windows
+            .iter()
+            .map(|w| (w.window_start, w.window_end))
+            .collect();
+        assert_eq!(seconds, vec![(60, 160), (260, 360)]);
+        assert_eq!(sent.time_windows[0].window_mode, "1 At Any Time");
+        // In the first window: it opens now; after it, only the second is left.
+        let Ok(Body::ScheduleDownload(sent)) = request(&t, &Stage::Start, 150_000) else {
+            panic!("not a ScheduleDownload");
+        };
+        assert_eq!(
+            (
+                sent.time_windows[0].window_start,
+                sent.time_windows[0].window_end
+            ),
+            (0, 50)
+        );
+        let Ok(Body::ScheduleDownload(sent)) = request(&t, &Stage::Start, 250_000) else {
+            panic!("not a ScheduleDownload");
+        };
+        assert_eq!(sent.time_windows.len(), 1);
+        assert!(request(&t, &Stage::Start, 400_000).is_err());
+        assert_eq!(
+            advance(&t, &Stage::Start, &Body::ScheduleDownloadResponse)
+                .unwrap()
+                .next,
+            Next::AwaitCompletion
+        );
     }
 }

@@ -8,6 +8,7 @@
 //! | `d/<device>/o/<object-path>`         | the object's `ParameterRecord` and those of the parameters directly in it (see [`crate::parameters`]) |
 //! | `d/<device>/t/<task-id>`             | `TaskRecord`                |
 //! | `d/<device>/f/<fault-id>`            | `FaultRecord`               |
+//! | `d/<device>/x/<transfer-id>`         | `TransferRecord`: a transfer the device reported (the latest ones) |
 //! | `d/<device>/cwmp-credentials`        | `CwmpCredentials` (may exist before the device's first contact) |
 //! | `d/<device>/session-lease`           | `SessionLease`: the edge in session with the device (several edges on one store) |
 //! | `d/<device>/provision`               | `ProvisionRecord`: provisioning progress |
@@ -162,6 +163,11 @@ pub fn task(device: &DeviceId, task_id: &str) -> Vec<u8> {
 /// `d/<device>/f/<fault-id>`; with an empty id, the prefix of the device's faults.
 pub fn fault(device: &DeviceId, fault_id: &str) -> Vec<u8> {
     format!("{DEVICES}{device}/f/{fault_id}").into_bytes()
+}
+
+/// `d/<device>/x/<transfer-id>`; with an empty id, the prefix of the device's transfers.
+pub fn transfer(device: &DeviceId, transfer_id: &str) -> Vec<u8> {
+    format!("{DEVICES}{device}/x/{transfer_id}").into_bytes()
 }
 
 /// `dev/<device>`.

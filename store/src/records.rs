@@ -25,7 +25,7 @@
 
 use acs_model::{
     CwmpCredentials, DeviceId, DeviceRecord, DeviceTaskEntry, DeviceTaskRun, FaultRecord,
-    ProvisionRecord, RolloutDevice, RolloutRun, SessionLease, TaskRecord,
+    ProvisionRecord, RolloutDevice, RolloutRun, SessionLease, TaskRecord, TransferRecord,
 };
 use serde::de::DeserializeOwned;
 use serde::Serialize;
@@ -533,6 +533,47 @@ pub async fn delete_task(txn: &mut dyn Transaction, id: &str) -> Result<bool> {
     txn.delete(index).await?;
     txn.delete(ks::task(&device, id)).await?;
     Ok(true)
+}
+
+// ----- transfers -----
+
+/// Transfers kept per device: the oldest go when a new one comes.
+pub const TRANSFERS_KEPT: usize = 32;
+
+/// Records a transfer the device reported, dropping its oldest beyond [`TRANSFERS_KEPT`].
+pub async fn put_transfer(txn: &mut dyn Transaction, transfer: &TransferRecord) -> Result<()> {
+    check_device(&transfer.device)?;
+    check_id("transfer", &transfer.id)?;
+    txn.put(
+        ks::transfer(&transfer.device, &transfer.id),
+        encode(transfer)?,
+    )
+    .await?;
+    let keys = txn
+        .scan(
+            KeyRange::prefix(&ks::transfer(&transfer.device, "")),
+            usize::MAX,
+        )
+        .await?;
+    for (key, _) in keys.iter().take(keys.len().saturating_sub(TRANSFERS_KEPT)) {
+        txn.delete(key.clone()).await?;
+    }
+    Ok(())
+}
+
+/// The device's latest transfers, oldest first.
+pub async fn list_transfers(
+    txn: &mut dyn Transaction,
+    device: &DeviceId,
+) -> Result<Vec<TransferRecord>> {
+    check_device(device)?;
+    let pairs = txn
+        .scan(KeyRange::prefix(&ks::transfer(device, "")), usize::MAX)
+        .await?;
+    pairs
+        .iter()
+        .map(|(key, value)| decode(key, value))
+        .collect()
 }
 
 // ----- faults -----

@@ -240,6 +240,8 @@ pub struct Cpe {
     pub pending_events: Vec<(EventCode, String)>,
     /// TransferComplete to send in the next session.
     pub pending_transfer: Option<TransferComplete>,
+    /// AutonomousTransferComplete to send in the next session.
+    pub pending_autonomous: Option<cwmp::AutonomousTransferComplete>,
     /// Fault code to answer Download's TransferComplete with (0 for success).
     pub download_fault: u32,
     next_id: u64,
@@ -373,6 +375,7 @@ impl Cpe {
                 (EventCode::Boot, String::new()),
             ],
             pending_transfer: None,
+            pending_autonomous: None,
             download_fault: 0,
             next_id: 1,
         }
@@ -491,11 +494,19 @@ impl Cpe {
         assert_eq!(status, 200, "Inform accepted");
         assert!(matches!(reply.unwrap().body, Body::InformResponse { .. }));
         self.pending_events.clear();
-        if let Some(transfer) = self.pending_transfer.take() {
-            let envelope = self.envelope(Body::TransferComplete(transfer), None);
+        let cpe_requests = [
+            self.pending_transfer.take().map(Body::TransferComplete),
+            self.pending_autonomous
+                .take()
+                .map(Body::AutonomousTransferComplete),
+        ];
+        for request in cpe_requests.into_iter().flatten() {
+            let method = cwmp::session::method_name(&request);
+            let envelope = self.envelope(request, None);
             let (status, reply) = self.post(Some(envelope)).await;
             assert_eq!(status, 200);
-            assert_eq!(reply.unwrap().body, Body::TransferCompleteResponse);
+            let answer = cwmp::session::method_name(&reply.unwrap().body);
+            assert_eq!(answer, format!("{method}Response"));
         }
         let mut answered = Vec::new();
         let (mut status, mut reply) = self.post(None).await;
@@ -731,6 +742,8 @@ impl Cpe {
                     complete_time: "0001-01-01T00:00:00Z".into(),
                 }
             }
+            // Accepted; the test drives what follows.
+            Body::ScheduleDownload(_) => Body::ScheduleDownloadResponse,
             _ => Self::fault(9000, vec![]),
         }
     }
