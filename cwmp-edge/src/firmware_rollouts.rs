@@ -207,9 +207,11 @@ async fn tick_rollout(
             }
         }
     }
-    // Tasks given up (faulted, timed out, never reached, or replaced) must not run later.
+    // Tasks given up this tick (faulted, timed out, never reached, or replaced) must not run
+    // later.
     let abandoned: Vec<String> = devices
         .iter()
+        .filter(|device| before[&device.device] != **device)
         .filter_map(|device| {
             let previous = before[&device.device].task_id.clone()?;
             let kept = device.task_id.as_ref() == Some(&previous)
@@ -235,9 +237,12 @@ async fn tick_rollout(
                 records::put_task(txn, task).await?;
             }
             for task_id in abandoned.iter() {
-                if let Some(task) = records::get_task(txn, task_id).await? {
+                // Failed for good (kept, with its fault, as the device's history).
+                if let Some(mut task) = records::get_task(txn, task_id).await? {
                     if !matches!(task.status, TaskStatus::Done | TaskStatus::Failed) {
-                        records::delete_task(txn, task_id).await?;
+                        task.status = TaskStatus::Failed;
+                        task.finished = Some(now);
+                        records::put_task(txn, &task).await?;
                     }
                 }
             }

@@ -128,7 +128,41 @@ pub async fn compute(
     })
 }
 
+/// The subtrees a device's status is computed from: `DeviceInfo`, `ManagementServer` and the
+/// objects of group conditions, under both data-model roots (where not given), the outermost
+/// only.
+fn status_subtrees(resources: &ResourceSet) -> Vec<String> {
+    let mut relative = resources.group_objects();
+    relative.extend(["DeviceInfo.".to_string(), "ManagementServer.".to_string()]);
+    let mut paths: Vec<String> = relative
+        .iter()
+        .flat_map(|object| {
+            if object.starts_with("Device.") || object.starts_with("InternetGatewayDevice.") {
+                vec![object.clone()]
+            } else {
+                ["InternetGatewayDevice.", "Device."]
+                    .iter()
+                    .map(|root| format!("{root}{object}"))
+                    .collect()
+            }
+        })
+        .collect();
+    paths.sort();
+    // A path under one already listed adds nothing (sorted: an enclosing path comes first).
+    let mut outermost: Vec<String> = Vec::new();
+    for path in paths {
+        if !outermost
+            .last()
+            .is_some_and(|p| path.starts_with(p.as_str()))
+        {
+            outermost.push(path);
+        }
+    }
+    outermost
+}
+
 async fn observe(store: &dyn Store, resources: &ResourceSet) -> Result<Vec<Observed>, StoreError> {
+    let subtrees = status_subtrees(resources);
     let mut txn = store.begin().await?;
     let mut observed = Vec::new();
     let mut after = None;
@@ -139,7 +173,10 @@ async fn observe(store: &dyn Store, resources: &ResourceSet) -> Result<Vec<Obser
         };
         after = Some(last.id.clone());
         for record in page {
-            let tree = records::scan_parameters(txn.as_mut(), &record.id, "").await?;
+            let mut tree = Vec::new();
+            for subtree in &subtrees {
+                tree.extend(records::scan_parameters(txn.as_mut(), &record.id, subtree).await?);
+            }
             let provision = records::get_provision(txn.as_mut(), &record.id).await?;
             let facts = resources.facts(&record.identity, tree.iter().map(|(p, r)| (p, r)));
             let value = |name: &str| facts.parameter(name).map(str::to_string);
@@ -538,5 +575,53 @@ pub fn firmware_rollout_status(
         message,
         conditions,
         observed_generation: generation,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn group(name: &str, conditions: serde_json::Value) -> crds::DeviceGroup {
+        serde_json::from_value(json!({
+            "apiVersion": "kubeacs.io/v1alpha1",
+            "kind": "DeviceGroup",
+            "metadata": {"name": name},
+            "spec": {"parameters": conditions},
+        }))
+        .unwrap()
+    }
+
+    #[test]
+    fn statuses_read_only_the_subtrees_groups_and_summaries_need() {
+        let fiber = group(
+            "fiber",
+            json!([
+                {"name": "DeviceInfo.ProductClass", "operator": "Equals", "value": "ONT"},
+                {"name": "InternetGatewayDevice.WANDevice.1.WANCommonInterfaceConfig.WANAccessType",
+                 "operator": "Equals", "value": "GPON"},
+                {"name": "Device.Optical.Interface.1.Status", "operator": "Equals", "value": "Up"},
+            ]),
+        );
+        let resources = ResourceSet::new(Vec::new(), vec![fiber], Vec::new(), Vec::new());
+        assert_eq!(
+            status_subtrees(&resources),
+            [
+                "Device.DeviceInfo.",
+                "Device.ManagementServer.",
+                "Device.Optical.Interface.1.",
+                "InternetGatewayDevice.DeviceInfo.",
+                "InternetGatewayDevice.ManagementServer.",
+                "InternetGatewayDevice.WANDevice.1.WANCommonInterfaceConfig.",
+            ]
+        );
+        // A condition on a parameter without a path reads whole trees.
+        let odd = group("odd", json!([{"name": "Anything", "operator": "Exists"}]));
+        let resources = ResourceSet::new(Vec::new(), vec![odd], Vec::new(), Vec::new());
+        assert_eq!(
+            status_subtrees(&resources),
+            ["Device.", "InternetGatewayDevice."]
+        );
     }
 }

@@ -5,13 +5,17 @@
 //! a simulated fleet informs through the edges. Everything is asserted through kubectl, the
 //! kube client and the northbound API.
 
-use std::path::{Path, PathBuf};
-use std::process::Child;
+mod cluster_harness;
+
+use std::path::Path;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use acs_e2e::process::{free_ports, spawn_logged, tail};
 use acs_e2e::{KubeCluster, TikvCluster, User};
+use cluster_harness::{
+    condition, edge_user, eventually, kubectl_json, leader, operator_user, start_edge,
+    start_operator, NAMESPACE, TENANT,
+};
 use cpe_sim::fleet::{BatchReport, Fleet, FleetConfig};
 use cpe_sim::inform::Trigger;
 use cpe_sim::model::Model;
@@ -20,8 +24,6 @@ use crds::{ConfigProfile, Device, DeviceTask, FirmwareRollout};
 use kube::api::{Api, ListParams};
 use serde_json::Value;
 
-const NAMESPACE: &str = "kube-acs";
-const TENANT: &str = "tenant-a";
 const OTHER_TENANT: &str = "tenant-b";
 const DEVICES: u32 = 24;
 /// The device declared in tenant-b; every other one lands in tenant-a.
@@ -29,225 +31,11 @@ const OTHER_DEVICE: u32 = 23;
 const TENANT_DEVICES: usize = DEVICES as usize - 1;
 const SSID: &str = "InternetGatewayDevice.LANDevice.1.WLANConfiguration.1.SSID";
 
-fn operator_user() -> User {
-    User::service_account(NAMESPACE, "kube-acs-operator")
-}
-
-fn edge_user() -> User {
-    User::service_account(NAMESPACE, "kube-acs-edge")
-}
-
-/// A kube-acs process started in the cluster's directory (killed by its watchdog if the test
-/// dies), with its log there.
-struct AcsProcess {
-    name: String,
-    dir: PathBuf,
-    child: Option<Child>,
-}
-
-impl AcsProcess {
-    fn start(kube: &KubeCluster, name: &str, user: &User, args: &[String]) -> AcsProcess {
-        let env = vec![
-            (
-                "KUBECONFIG".to_string(),
-                kube.kubeconfig(&user.name).display().to_string(),
-            ),
-            (
-                "RUST_LOG".to_string(),
-                std::env::var("TEST_ACS_LOG").unwrap_or_else(|_| "info".into()),
-            ),
-        ];
-        let child = spawn_logged(
-            kube.dir(),
-            name,
-            Path::new(env!("CARGO_BIN_EXE_kube-acs")),
-            args,
-            &env,
-        )
-        .expect("start kube-acs");
-        AcsProcess {
-            name: name.to_string(),
-            dir: kube.dir().to_path_buf(),
-            child: Some(child),
-        }
-    }
-
-    fn log(&self) -> String {
-        tail(&self.dir.join(format!("{}.log", self.name)), 40)
-    }
-
-    fn kill(&mut self) {
-        if let Some(mut child) = self.child.take() {
-            let _ = child.kill();
-            let _ = child.wait();
-        }
-    }
-
-    fn running(&mut self) -> bool {
-        matches!(self.child.as_mut().map(|c| c.try_wait()), Some(Ok(None)))
-    }
-}
-
-impl Drop for AcsProcess {
-    fn drop(&mut self) {
-        self.kill();
-    }
-}
-
-struct Operator {
-    process: AcsProcess,
-    identity: String,
-    metrics: String,
-}
-
-fn start_operator(kube: &KubeCluster, store: &str, identity: &str, files_url: &str) -> Operator {
-    let [port] = free_ports::<1>().unwrap();
-    let args: Vec<String> = [
-        "operator",
-        "--store",
-        store,
-        "--identity",
-        identity,
-        "--lease-namespace",
-        NAMESPACE,
-        "--lease-name",
-        "kube-acs-operator",
-        "--lease-duration",
-        "4",
-        "--lease-renew",
-        "1",
-        "--status-interval",
-        "1",
-        "--api-write-rate",
-        "200",
-        "--device-namespace",
-        TENANT,
-        "--listen",
-        &format!("127.0.0.1:{port}"),
-        "--files-url",
-        files_url,
-    ]
-    .iter()
-    .map(|s| s.to_string())
-    .collect();
-    Operator {
-        process: AcsProcess::start(kube, identity, &operator_user(), &args),
-        identity: identity.to_string(),
-        metrics: format!("http://127.0.0.1:{port}/metrics"),
-    }
-}
-
-struct EdgeProcess {
-    process: AcsProcess,
-    cwmp: String,
-    api: String,
-    files: String,
-    files_dir: PathBuf,
-}
-
-async fn start_edge(kube: &KubeCluster, store: &str, name: &str) -> EdgeProcess {
-    let [cwmp, api, files] = free_ports::<3>().unwrap();
-    let data = kube.dir().join(format!("{name}-data"));
-    let args: Vec<String> = vec![
-        "edge".into(),
-        "--kubernetes".into(),
-        "--store".into(),
-        store.into(),
-        "--edge-name".into(),
-        name.into(),
-        "--data-dir".into(),
-        data.display().to_string(),
-        "--cwmp-listen".into(),
-        format!("127.0.0.1:{cwmp}"),
-        "--api-listen".into(),
-        format!("127.0.0.1:{api}"),
-        "--files-listen".into(),
-        format!("127.0.0.1:{files}"),
-        "--session-timeout".into(),
-        "5".into(),
-        "--api-auth".into(),
-        "kubernetes".into(),
-        "--device-namespace".into(),
-        TENANT.into(),
-    ];
-    let mut edge = EdgeProcess {
-        process: AcsProcess::start(kube, name, &edge_user(), &args),
-        cwmp: format!("http://127.0.0.1:{cwmp}/"),
-        api: format!("http://127.0.0.1:{api}"),
-        files: format!("http://127.0.0.1:{files}"),
-        files_dir: data.join("files"),
-    };
-    let client = reqwest::Client::new();
-    let deadline = Instant::now() + Duration::from_secs(60);
-    loop {
-        if let Ok(r) = client.get(format!("{}/healthz", edge.api)).send().await {
-            if r.status().is_success() {
-                return edge;
-            }
-        }
-        assert!(
-            edge.process.running(),
-            "{name} exited:\n{}",
-            edge.process.log()
-        );
-        assert!(
-            Instant::now() < deadline,
-            "{name} did not start:\n{}",
-            edge.process.log()
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-}
-
-/// Polls `check` every 250 ms until it returns `Some`, up to `timeout`.
-async fn eventually<T, F, Fut>(what: &str, timeout: Duration, mut check: F) -> T
-where
-    F: FnMut() -> Fut,
-    Fut: std::future::Future<Output = Option<T>>,
-{
-    let deadline = Instant::now() + timeout;
-    loop {
-        if let Some(value) = check().await {
-            return value;
-        }
-        assert!(Instant::now() < deadline, "timed out waiting for {what}");
-        tokio::time::sleep(Duration::from_millis(250)).await;
-    }
-}
-
 async fn batch(fleet: &Arc<Fleet>, trigger: Trigger) -> BatchReport {
     let deadline = Instant::now() + Duration::from_secs(120);
     fleet
         .run_batch((0..DEVICES).collect(), trigger, 8, deadline)
         .await
-}
-
-fn condition<'v>(object: &'v Value, kind: &str) -> Option<&'v str> {
-    object["status"]["conditions"]
-        .as_array()?
-        .iter()
-        .find(|c| c["type"] == kind)?["status"]
-        .as_str()
-}
-
-fn kubectl_json(kube: &KubeCluster, args: &[&str]) -> Value {
-    let mut all = args.to_vec();
-    all.extend(["-o", "json"]);
-    serde_json::from_str(&kube.kubectl(&all).unwrap()).unwrap()
-}
-
-/// The operator holding the Lease.
-fn leader(kube: &KubeCluster) -> String {
-    kube.kubectl(&[
-        "get",
-        "lease",
-        "kube-acs-operator",
-        "-n",
-        NAMESPACE,
-        "-o",
-        "jsonpath={.spec.holderIdentity}",
-    ])
-    .unwrap_or_default()
 }
 
 const RESOURCES: &str = r#"
@@ -370,8 +158,8 @@ async fn operator_and_edges_on_a_real_api_server() {
     ];
     let files_url = edges[0].files.clone();
     let mut operators = [
-        start_operator(&kube, &store, "operator-a", &files_url),
-        start_operator(&kube, &store, "operator-b", &files_url),
+        start_operator(&kube, &store, "operator-a", &files_url, 1),
+        start_operator(&kube, &store, "operator-b", &files_url, 1),
     ];
     let first_leader = eventually("a leader", Duration::from_secs(30), || async {
         let holder = leader(&kube);
@@ -719,6 +507,7 @@ async fn operator_and_edges_on_a_real_api_server() {
         &store,
         &operators[killed].identity.clone(),
         &files_url,
+        1,
     );
     let image: Vec<u8> = (0..30_000u32).map(|i| (i % 239) as u8).collect();
     std::fs::create_dir_all(&edges[0].files_dir).unwrap();

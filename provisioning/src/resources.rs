@@ -202,6 +202,20 @@ impl ResourceSet {
         &self.group_list
     }
 
+    /// The objects holding the parameters groups are defined by (paths ending with `.`;
+    /// without a data-model root where the condition has none), so a device's memberships
+    /// can be evaluated from them alone.
+    pub fn group_objects(&self) -> std::collections::BTreeSet<String> {
+        self.group_list
+            .iter()
+            .flat_map(|group| &group.spec.parameters)
+            .map(|condition| match condition.name.rfind('.') {
+                Some(dot) => condition.name[..=dot].to_string(),
+                None => String::new(),
+            })
+            .collect()
+    }
+
     /// Groups that cannot be used (by [`resource_key`]), with the reason.
     pub fn invalid_groups(&self) -> &[(String, InvalidGroup)] {
         &self.invalid_groups
