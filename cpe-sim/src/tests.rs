@@ -65,6 +65,16 @@ fn names(body: &Body) -> Vec<String> {
     }
 }
 
+/// The events of a session's Inform, with their command keys.
+fn event_list(start: &crate::inform::SessionStart) -> Vec<(String, String)> {
+    start
+        .inform
+        .events
+        .iter()
+        .map(|e| (e.code.to_string(), e.command_key.clone()))
+        .collect()
+}
+
 fn fault_code(body: &Body) -> u32 {
     match body {
         Body::Fault(fault) => fault.detail.code,
@@ -513,12 +523,7 @@ fn reboot_and_factory_reset_report_boot_events() {
     let later = f.env(T0 + 60_000);
     d.reboot(&later);
     let start = d.begin_session(&later, Trigger::Pending).unwrap();
-    let events: Vec<(String, String)> = start
-        .inform
-        .events
-        .iter()
-        .map(|e| (e.code.to_string(), e.command_key.clone()))
-        .collect();
+    let events = event_list(&start);
     assert_eq!(
         events,
         [
@@ -619,12 +624,7 @@ fn download_success_reboots_into_the_new_version() {
     let start = d
         .begin_session(&f.env(T0 + 3_000), Trigger::Pending)
         .unwrap();
-    let events: Vec<(String, String)> = start
-        .inform
-        .events
-        .iter()
-        .map(|e| (e.code.to_string(), e.command_key.clone()))
-        .collect();
+    let events = event_list(&start);
     assert_eq!(
         events,
         [
@@ -869,12 +869,7 @@ fn schedule_download_waits_for_its_window_and_reports_m_schedule_download() {
     let start = d
         .begin_session(&f.env(T0 + 62_000), Trigger::Pending)
         .unwrap();
-    let events: Vec<(String, String)> = start
-        .inform
-        .events
-        .iter()
-        .map(|e| (e.code.to_string(), e.command_key.clone()))
-        .collect();
+    let events = event_list(&start);
     assert!(events.contains(&("M ScheduleDownload".into(), "task-2".into())));
     assert!(events.contains(&("7 TRANSFER COMPLETE".into(), String::new())));
     assert_eq!(start.transfer_complete.unwrap().fault.code, 0);

@@ -57,6 +57,34 @@ pub struct Transfer {
     pub result: Option<FaultCode>,
 }
 
+impl Transfer {
+    /// A transfer not started yet, with no size, target name, delay or window.
+    pub fn new(
+        kind: TransferKind,
+        command_key: &str,
+        file_type: &str,
+        url: &str,
+        username: &str,
+        password: &str,
+    ) -> Transfer {
+        Transfer {
+            kind,
+            command_key: command_key.to_string(),
+            file_type: file_type.to_string(),
+            url: url.to_string(),
+            username: username.to_string(),
+            password: password.to_string(),
+            file_size: 0,
+            target_file_name: String::new(),
+            delay_seconds: 0,
+            window_end_ms: 0,
+            start_ms: 0,
+            complete_ms: 0,
+            result: None,
+        }
+    }
+}
+
 /// What the fetcher saw.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum FetchOutcome {

@@ -7,14 +7,12 @@
 
 mod cluster_harness;
 
-use std::path::Path;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use acs_e2e::{KubeCluster, TikvCluster, User};
+use acs_e2e::User;
 use cluster_harness::{
-    condition, edge_user, eventually, kubectl_json, leader, operator_user, start_edge,
-    start_operator, NAMESPACE, TENANT,
+    condition, eventually, install, kubectl_json, leader, start_edge, start_operator, TENANT,
 };
 use cpe_sim::fleet::{BatchReport, Fleet, FleetConfig};
 use cpe_sim::inform::Trigger;
@@ -112,30 +110,8 @@ spec: {}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn operator_and_edges_on_a_real_api_server() {
-    let tikv = TikvCluster::start().await.expect("TiKV test cluster");
-    let store = format!("{}?timeout=3s", tikv.store_url());
-    let kube = KubeCluster::start(&[operator_user(), edge_user(), User::new("alice")])
-        .await
-        .expect("Kubernetes test cluster");
-
-    // The chart: CRDs, ServiceAccounts and least-privilege RBAC (its Deployments stay
-    // without pods here: no kubelet; the processes below stand in for them).
-    let chart = Path::new(env!("CARGO_MANIFEST_DIR")).join("../charts/kube-acs");
-    let pd = format!("tikv.pdAddresses[0]={}", tikv.pd_endpoints()[0]);
-    kube.helm(&[
-        "install",
-        "kube-acs",
-        chart.to_str().unwrap(),
-        "--namespace",
-        NAMESPACE,
-        "--create-namespace",
-        "--set",
-        &pd,
-    ])
-    .expect("helm install");
-    for ns in [TENANT, OTHER_TENANT] {
-        kube.kubectl(&["create", "namespace", ns]).unwrap();
-    }
+    // The chart: CRDs, ServiceAccounts and least-privilege RBAC.
+    let (_tikv, store, kube) = install(&[User::new("alice")], &[TENANT, OTHER_TENANT]).await;
     let crds = kube.kubectl(&["get", "crd", "-o", "name"]).unwrap();
     for kind in ["devices", "devicegroups", "configprofiles", "devicetasks"] {
         assert!(crds.contains(&format!("{kind}.kubeacs.io")), "{crds}");

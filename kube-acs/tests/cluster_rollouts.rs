@@ -7,18 +7,18 @@
 //!   every other device runs the new version and downloaded it once;
 //! - 100 gateways of another product with 20 % injected failures: their rollout holds after
 //!   the canary, is paused and resumed through the spec with `kubectl patch`, and completes
-//!   once its threshold is raised.
+//!   once its threshold is raised;
+//! - 10 of a product whose image bricks them: the canary never comes back, the health gate
+//!   fails it and the rollout aborts with nobody else started;
+//! - 10 in a maintenance window a minute or two ahead: they get a ScheduleDownload for it and
+//!   download only once it opens.
 
 mod cluster_harness;
 
-use std::path::Path;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use acs_e2e::{KubeCluster, TikvCluster};
-use cluster_harness::{
-    edge_user, eventually, leader, operator_user, start_edge, start_operator, NAMESPACE, TENANT,
-};
+use cluster_harness::{api_get, eventually, install, leader, start_edge, start_operator, TENANT};
 use cpe_sim::fleet::{Fleet, FleetConfig};
 use cpe_sim::inform::Trigger;
 use cpe_sim::misbehave::TransferFaults;
@@ -27,28 +27,27 @@ use cpe_sim::template::IdentityConfig;
 use cpe_sim::transfer::Injected;
 use crds::{FirmwareRollout, FirmwareRolloutStatus};
 use kube::api::Api;
-use serde_json::Value;
 
 /// Gateways of the big rollout.
 const GATEWAYS: u32 = 1000;
 /// Gateways of the product whose image fails one download in five.
 const FLAKY: u32 = 100;
+/// Devices of the product whose image bricks them, and of the one upgraded in a window.
+const SMALL: u32 = 10;
 
-const RESOURCES: &str = r#"
-apiVersion: kubeacs.io/v1alpha1
+/// The DeviceGroup `name` of the devices of `product`.
+fn group(name: &str, product: &str) -> String {
+    format!(
+        "apiVersion: kubeacs.io/v1alpha1
 kind: DeviceGroup
-metadata: {name: gateways, namespace: tenant-a}
+metadata: {{name: {name}, namespace: tenant-a}}
 spec:
   parameters:
-  - {name: DeviceInfo.ProductClass, operator: Equals, value: SimGW}
+  - {{name: DeviceInfo.ProductClass, operator: Equals, value: {product}}}
 ---
-apiVersion: kubeacs.io/v1alpha1
-kind: DeviceGroup
-metadata: {name: flaky, namespace: tenant-a}
-spec:
-  parameters:
-  - {name: DeviceInfo.ProductClass, operator: Equals, value: SimFlaky}
-"#;
+"
+    )
+}
 
 /// The Firmware of `product` for the image `2.0.0.bin`.
 fn firmware(name: &str, product: &str, size: usize, sha256: &str) -> String {
@@ -102,6 +101,40 @@ spec:
     failureThreshold: {percent: 10, action: Pause}
 "#;
 
+const BRICKS_ROLLOUT: &str = r#"---
+apiVersion: kubeacs.io/v1alpha1
+kind: FirmwareRollout
+metadata: {name: bricks-2.0.0, namespace: tenant-a}
+spec:
+  firmware: bricks-2.0.0
+  target: {group: bricks}
+  strategy:
+    canary: {count: 2}
+    steps: [{percent: 100}]
+    deviceTimeoutSeconds: 15
+    retries: 0
+    failureThreshold: {count: 0, action: Abort}
+"#;
+
+/// The rollout of the nightly product, in a window opening at minute `minute` (UTC) of the
+/// hour for two minutes.
+fn nightly_rollout(minute: u64) -> String {
+    format!(
+        r#"---
+apiVersion: kubeacs.io/v1alpha1
+kind: FirmwareRollout
+metadata: {{name: nightly-2.0.0, namespace: tenant-a}}
+spec:
+  firmware: nightly-2.0.0
+  target: {{group: nightly}}
+  strategy:
+    canary: {{count: 5}}
+    steps: [{{percent: 100}}]
+    maintenanceWindow: {{cron: "{minute} * * * *", timeZone: UTC, durationMinutes: 2}}
+"#
+    )
+}
+
 /// A fleet of `devices` of `product` informing through both edges, with its own
 /// connection-request listener.
 async fn fleet(
@@ -109,7 +142,7 @@ async fn fleet(
     product: &str,
     prefix: &str,
     devices: u32,
-    download_failure: f64,
+    faults: TransferFaults,
 ) -> (Arc<Fleet>, cpe_sim::cr_listener::CrListener) {
     let cr = cpe_sim::cr_listener::bind(([127, 0, 0, 1], 0).into()).unwrap();
     let identity = IdentityConfig {
@@ -122,10 +155,7 @@ async fn fleet(
     let mut config = FleetConfig::new(Model::load("tr098").unwrap(), identity, devices);
     config.seed = 7;
     config.reboot_delay = Duration::from_millis(200);
-    config.transfer_faults = TransferFaults {
-        download_failure,
-        ..TransferFaults::default()
-    };
+    config.transfer_faults = faults;
     let fleet = Fleet::new(config).await.unwrap();
     let listener = cpe_sim::cr_listener::serve(cr, fleet.clone());
     let deadline = Instant::now() + Duration::from_secs(300);
@@ -184,7 +214,6 @@ fn failing(fleet: &Fleet) -> u64 {
 /// Checks each device's version and how many Downloads it was sent: one for a device that
 /// upgraded, 1 + retries for one whose every download failed.
 async fn check_devices(fleet: &Fleet, api: &str, token: &str) {
-    let http = reqwest::Client::new();
     for index in 0..fleet.len() {
         let id = fleet.config().identity.device_id(index);
         let version = fleet.value(index, "InternetGatewayDevice.DeviceInfo.SoftwareVersion");
@@ -192,15 +221,7 @@ async fn check_devices(fleet: &Fleet, api: &str, token: &str) {
         let (expected_version, expected_downloads) =
             if fails { ("1.0.0", 2) } else { ("2.0.0", 1) };
         assert_eq!(version.as_deref(), Some(expected_version), "device {id}");
-        let tasks: Value = http
-            .get(format!("{api}/api/v1/devices/{id}/tasks"))
-            .bearer_auth(token)
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
+        let tasks = api_get(api, &format!("/api/v1/devices/{id}/tasks"), token).await;
         let downloads = tasks
             .as_array()
             .unwrap()
@@ -213,27 +234,15 @@ async fn check_devices(fleet: &Fleet, api: &str, token: &str) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_thousand_devices_roll_out_in_three_waves_in_the_cluster() {
-    let tikv = TikvCluster::start().await.expect("TiKV test cluster");
-    let store = format!("{}?timeout=3s", tikv.store_url());
-    let kube = KubeCluster::start(&[operator_user(), edge_user()])
-        .await
-        .expect("Kubernetes test cluster");
-    let chart = Path::new(env!("CARGO_MANIFEST_DIR")).join("../charts/kube-acs");
-    let pd = format!("tikv.pdAddresses[0]={}", tikv.pd_endpoints()[0]);
-    kube.helm(&[
-        "install",
-        "kube-acs",
-        chart.to_str().unwrap(),
-        "--namespace",
-        NAMESPACE,
-        "--create-namespace",
-        "--set",
-        &pd,
-    ])
-    .expect("helm install");
-    kube.kubectl(&["create", "namespace", TENANT]).unwrap();
-    kube.kubectl_stdin(&["apply", "-f", "-"], RESOURCES)
-        .unwrap();
+    let (_tikv, store, kube) = install(&[], &[TENANT]).await;
+    let groups = [
+        group("gateways", "SimGW"),
+        group("flaky", "SimFlaky"),
+        group("bricks", "SimBrick"),
+        group("nightly", "SimNightly"),
+    ]
+    .concat();
+    kube.kubectl_stdin(&["apply", "-f", "-"], &groups).unwrap();
 
     let edges = vec![
         start_edge(&kube, &store, "edge-a").await,
@@ -246,12 +255,25 @@ async fn a_thousand_devices_roll_out_in_three_waves_in_the_cluster() {
         start_operator(&kube, &store, "operator-b", &files_url, 2),
     ];
     let cwmp: Vec<String> = edges.iter().map(|e| e.cwmp.clone()).collect();
-    let (gateways, _gateways_cr) = fleet(&cwmp, "SimGW", "SIM", GATEWAYS, 0.02).await;
-    let (flaky, _flaky_cr) = fleet(&cwmp, "SimFlaky", "FLK", FLAKY, 0.2).await;
+    let failing_downloads = |share: f64| TransferFaults {
+        download_failure: share,
+        ..TransferFaults::default()
+    };
+    let (gateways, _gateways_cr) =
+        fleet(&cwmp, "SimGW", "SIM", GATEWAYS, failing_downloads(0.02)).await;
+    let (flaky, _flaky_cr) = fleet(&cwmp, "SimFlaky", "FLK", FLAKY, failing_downloads(0.2)).await;
+    let bricking = TransferFaults {
+        never_returns: 1.0,
+        ..TransferFaults::default()
+    };
+    let (bricks, _bricks_cr) = fleet(&cwmp, "SimBrick", "BRK", SMALL, bricking).await;
+    let (nightly, _nightly_cr) =
+        fleet(&cwmp, "SimNightly", "NGT", SMALL, TransferFaults::default()).await;
     let token = kube.token("admin");
     let api = edges[1].api.clone();
-    set_cr_credentials(&api, &token, &gateways).await;
-    set_cr_credentials(&api, &token, &flaky).await;
+    for fleet in [&gateways, &flaky, &bricks, &nightly] {
+        set_cr_credentials(&api, &token, fleet).await;
+    }
 
     let image: Vec<u8> = (0..40_000u32).map(|i| (i % 241) as u8).collect();
     std::fs::create_dir_all(&edges[0].files_dir).unwrap();
@@ -263,11 +285,23 @@ async fn a_thousand_devices_roll_out_in_three_waves_in_the_cluster() {
             .map(|b| format!("{b:02x}"))
             .collect()
     };
+    // The nightly window opens at the start of the minute after next.
+    let unix_seconds = || {
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_secs()
+    };
+    let window_opens = (unix_seconds() / 60 + 2) * 60;
     let yaml = [
         firmware("gw-2.0.0", "SimGW", image.len(), &sha256),
         firmware("flaky-2.0.0", "SimFlaky", image.len(), &sha256),
+        firmware("bricks-2.0.0", "SimBrick", image.len(), &sha256),
+        firmware("nightly-2.0.0", "SimNightly", image.len(), &sha256),
         GATEWAYS_ROLLOUT.to_string(),
         FLAKY_ROLLOUT.to_string(),
+        BRICKS_ROLLOUT.to_string(),
+        nightly_rollout(window_opens / 60 % 60),
     ]
     .concat();
     let started = Instant::now();
@@ -289,6 +323,37 @@ async fn a_thousand_devices_roll_out_in_three_waves_in_the_cluster() {
     assert!(held.pending >= u64::from(FLAKY) - 20, "{held:?}");
     assert!(held.succeeded + held.failed <= 20, "{held:?}");
     assert!(held.failed >= 3, "{held:?}");
+
+    // The bricking image: the canary never comes back, the rollout aborts.
+    let aborted = rollout_status(
+        &rollouts,
+        "bricks-2.0.0",
+        "the bricks' rollout to abort",
+        Duration::from_secs(180),
+        |s| s.phase == "Aborted" && s.failed == 2,
+    )
+    .await;
+    assert_eq!(
+        (aborted.failed, aborted.pending),
+        (2, u64::from(SMALL) - 2),
+        "{aborted:?}"
+    );
+    assert!(aborted.message.contains("failure threshold"), "{aborted:?}");
+    assert_eq!((0..SMALL).filter(|i| bricks.is_silent(*i)).count(), 2);
+
+    // Before its window, the nightly canary accepted ScheduleDownloads and waits.
+    if unix_seconds() + 5 < window_opens {
+        let waiting = rollout_status(
+            &rollouts,
+            "nightly-2.0.0",
+            "the nightly canary scheduled",
+            Duration::from_secs(60),
+            |s| s.scheduled == 5,
+        )
+        .await;
+        assert_eq!(waiting.phase, "Paused", "{waiting:?}");
+        assert_eq!(waiting.succeeded, 0, "{waiting:?}");
+    }
 
     // The gateways' rollout goes wave by wave; its leading operator is killed in wave 1.
     rollout_status(
@@ -374,6 +439,37 @@ async fn a_thousand_devices_roll_out_in_three_waves_in_the_cluster() {
     // No device was upgraded twice, across the operator's death.
     check_devices(&gateways, &api, &token).await;
     check_devices(&flaky, &api, &token).await;
+
+    // The nightly devices downloaded in their window, told by ScheduleDownload.
+    let nightly_done = rollout_status(
+        &rollouts,
+        "nightly-2.0.0",
+        "the nightly rollout to complete",
+        Duration::from_secs(240),
+        |s| s.phase == "Complete",
+    )
+    .await;
+    assert_eq!(nightly_done.succeeded, u64::from(SMALL), "{nightly_done:?}");
+    let opened = cpe_sim::template::format_datetime(window_opens * 1000);
+    let mut scheduled = 0;
+    for index in 0..SMALL {
+        let id = nightly.config().identity.device_id(index);
+        let transfers = api_get(&api, &format!("/api/v1/devices/{id}/transfers"), &token).await;
+        let [transfer] = transfers.as_array().unwrap().as_slice() else {
+            panic!("one transfer for {id}: {transfers}");
+        };
+        assert!(
+            transfer["startTime"].as_str().unwrap() >= opened.as_str(),
+            "{id} downloaded before the window opened at {opened}: {transfer}"
+        );
+        let task_path = format!("/api/v1/tasks/{}", transfer["taskId"].as_str().unwrap());
+        let task = api_get(&api, &task_path, &token).await;
+        if task["spec"]["name"] == "scheduleDownload" {
+            scheduled += 1;
+        }
+    }
+    // The canary was told before the window; the next wave started inside it (Download).
+    assert_eq!(scheduled, 5, "devices told with ScheduleDownload");
     let reasons = kube
         .kubectl(&[
             "get",

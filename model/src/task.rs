@@ -134,17 +134,22 @@ pub struct DownloadWindow {
 }
 
 impl ScheduledDownload {
-    /// The request to send at `now`: windows as seconds from now; windows already closed are
-    /// left out, so there is none once all have closed.
+    /// The request to send at `now`: windows as whole seconds from now; windows already
+    /// closed (or closing within a second) are left out, so there is none once all have
+    /// closed.
     pub fn request_at(&self, command_key: String, now: Millis) -> Option<cwmp::ScheduleDownload> {
-        let seconds = |at: Millis| u32::try_from(at.saturating_sub(now) / 1000).unwrap_or(u32::MAX);
+        // Rounded inwards: the device never starts before a window opens or goes on after
+        // it closes.
+        let seconds = |s: u64| u32::try_from(s).unwrap_or(u32::MAX);
+        let opens = |w: &DownloadWindow| seconds(w.opens.saturating_sub(now).div_ceil(1000));
+        let closes = |w: &DownloadWindow| seconds(w.closes.saturating_sub(now) / 1000);
         let time_windows: Vec<cwmp::TimeWindow> = self
             .time_windows
             .iter()
-            .filter(|w| w.closes > now)
+            .filter(|w| closes(w) > opens(w))
             .map(|w| cwmp::TimeWindow {
-                window_start: seconds(w.opens),
-                window_end: seconds(w.closes).max(seconds(w.opens) + 1),
+                window_start: opens(w),
+                window_end: closes(w),
                 window_mode: if w.mode.is_empty() {
                     "1 At Any Time".to_string()
                 } else {

@@ -513,6 +513,19 @@ mod tests {
             panic!("not a ScheduleDownload");
         };
         assert_eq!(sent.time_windows.len(), 1);
+        // Fractions of a second round inwards: never before the opening, never after the
+        // close.
+        let Ok(Body::ScheduleDownload(sent)) = request(&t, &Stage::Start, 298_500) else {
+            panic!("not a ScheduleDownload");
+        };
+        assert_eq!(
+            (
+                sent.time_windows[0].window_start,
+                sent.time_windows[0].window_end
+            ),
+            (2, 101)
+        );
+        assert!(request(&t, &Stage::Start, 399_500).is_err());
         assert!(request(&t, &Stage::Start, 400_000).is_err());
         assert_eq!(
             advance(&t, &Stage::Start, &Body::ScheduleDownloadResponse)

@@ -9,13 +9,58 @@ use std::process::Child;
 use std::time::{Duration, Instant};
 
 use acs_e2e::process::{free_ports, spawn_logged, tail};
-use acs_e2e::{KubeCluster, User};
+use acs_e2e::{KubeCluster, TikvCluster, User};
 use serde_json::Value;
 
 /// The chart's namespace.
 pub const NAMESPACE: &str = "kube-acs";
 /// The tenant devices land in while they have no Device resource.
 pub const TENANT: &str = "tenant-a";
+
+/// A TiKV-protocol cluster (and the store URL of it kube-acs takes), and a Kubernetes
+/// control plane with the operator's, the edges' and `users`' identities, the chart installed
+/// with helm (CRDs, ServiceAccounts and least-privilege RBAC; its Deployments stay without
+/// pods here: no kubelet, the test's processes stand in for them) and the `tenants`'
+/// namespaces.
+pub async fn install(users: &[User], tenants: &[&str]) -> (TikvCluster, String, KubeCluster) {
+    let tikv = TikvCluster::start().await.expect("TiKV test cluster");
+    let store = format!("{}?timeout=3s", tikv.store_url());
+    let mut identities = vec![operator_user(), edge_user()];
+    identities.extend_from_slice(users);
+    let kube = KubeCluster::start(&identities)
+        .await
+        .expect("Kubernetes test cluster");
+    let chart = Path::new(env!("CARGO_MANIFEST_DIR")).join("../charts/kube-acs");
+    let pd = format!("tikv.pdAddresses[0]={}", tikv.pd_endpoints()[0]);
+    kube.helm(&[
+        "install",
+        "kube-acs",
+        chart.to_str().unwrap(),
+        "--namespace",
+        NAMESPACE,
+        "--create-namespace",
+        "--set",
+        &pd,
+    ])
+    .expect("helm install");
+    for namespace in tenants {
+        kube.kubectl(&["create", "namespace", namespace]).unwrap();
+    }
+    (tikv, store, kube)
+}
+
+/// `GET` of the northbound API at `base` with a bearer token, as JSON.
+pub async fn api_get(base: &str, path: &str, token: &str) -> Value {
+    reqwest::Client::new()
+        .get(format!("{base}{path}"))
+        .bearer_auth(token)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap()
+}
 
 /// The operator's ServiceAccount identity.
 pub fn operator_user() -> User {
