@@ -174,8 +174,17 @@ impl Acs {
 
     /// POST JSON to an API path and return (status, JSON).
     pub async fn post(&self, path: &str, body: &Value) -> (u16, Value) {
+        self.send_json(reqwest::Method::POST, path, body).await
+    }
+
+    /// PUT JSON to an API path and return (status, JSON).
+    pub async fn put(&self, path: &str, body: &Value) -> (u16, Value) {
+        self.send_json(reqwest::Method::PUT, path, body).await
+    }
+
+    async fn send_json(&self, method: reqwest::Method, path: &str, body: &Value) -> (u16, Value) {
         let response = reqwest::Client::new()
-            .post(format!("{}{}", self.api, path))
+            .request(method, format!("{}{}", self.api, path))
             .json(body)
             .send()
             .await

@@ -1,0 +1,150 @@
+//! A firmware rollout in standalone mode survives its process: `kube-acs standalone` is killed
+//! (SIGKILL) in the middle of a wave and started again on the same data directory and ports;
+//! the rollout carries on from the store and completes, and no device is sent its Download
+//! twice.
+
+mod common;
+
+use std::time::{Duration, Instant};
+
+use common::Acs;
+use cpe_sim::fleet::{Fleet, FleetConfig};
+use cpe_sim::inform::Trigger;
+use cpe_sim::model::Model;
+use cpe_sim::template::IdentityConfig;
+use serde_json::{json, Value};
+
+const DEVICES: u32 = 150;
+
+const RESOURCES: &str = r#"apiVersion: kubeacs.io/v1alpha1
+kind: DeviceGroup
+metadata: {name: gateways}
+spec:
+  parameters:
+  - {name: DeviceInfo.ProductClass, operator: Equals, value: SimGW}
+---
+apiVersion: kubeacs.io/v1alpha1
+kind: FirmwareRollout
+metadata: {name: gw-upgrade}
+spec:
+  firmware: gw-2.0.0
+  target: {group: gateways}
+  strategy:
+    canary: {count: 10}
+    steps: [{percent: 50}, {percent: 100}]
+    maxInFlight: 10
+    ratePerMinute: 1200
+"#;
+
+/// The rollout's status as the API lists it.
+async fn status(acs: &Acs) -> Value {
+    let (_, rollouts) = acs.get("/api/v1/resources/firmwarerollouts").await;
+    rollouts[0]["status"].clone()
+}
+
+/// Polls the rollout's status until `done` holds, up to `timeout`.
+async fn wait_for(acs: &Acs, what: &str, timeout: Duration, done: impl Fn(&Value) -> bool) {
+    let deadline = Instant::now() + timeout;
+    loop {
+        let status = status(acs).await;
+        if done(&status) {
+            return;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "timed out waiting for {what}: {status}"
+        );
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_rollout_carries_on_after_the_process_is_killed_mid_wave() {
+    let dir = tempfile::tempdir().unwrap();
+    let resources = dir.path().join("resources");
+    std::fs::create_dir_all(&resources).unwrap();
+    let data = dir.path().join("data");
+    let mut acs = Acs::start(
+        &data,
+        &[
+            "--resources",
+            resources.to_str().unwrap(),
+            "--task-max-attempts",
+            "1",
+        ],
+    )
+    .await;
+    let cr = cpe_sim::cr_listener::bind(([127, 0, 0, 1], 0).into()).unwrap();
+    let identity = IdentityConfig {
+        acs_url: acs.cwmp.clone(),
+        cr_base_url: format!("http://{}/cr/", cr.local_addr().unwrap()),
+        ..IdentityConfig::default()
+    };
+    let mut config = FleetConfig::new(Model::load("tr098").unwrap(), identity, DEVICES);
+    config.reboot_delay = Duration::from_millis(200);
+    let fleet = Fleet::new(config).await.unwrap();
+    let _cr = cpe_sim::cr_listener::serve(cr, fleet.clone());
+    let deadline = Instant::now() + Duration::from_secs(120);
+    let boot = fleet
+        .run_batch((0..DEVICES).collect(), Trigger::Pending, 16, deadline)
+        .await;
+    assert_eq!(boot.ok, u64::from(DEVICES), "{:?}", fleet.stats().errors());
+    for index in 0..DEVICES {
+        let (username, password) = fleet.cr_credentials(index);
+        let id = fleet.config().identity.device_id(index);
+        let (status, body) = acs
+            .put(
+                &format!("/api/v1/devices/{id}/connection-request"),
+                &json!({"username": username, "password": password}),
+            )
+            .await;
+        assert_eq!(status, 204, "{body}");
+    }
+    let image: Vec<u8> = (0..20_000u32).map(|i| (i % 233) as u8).collect();
+    std::fs::create_dir_all(data.join("files")).unwrap();
+    std::fs::write(data.join("files").join("2.0.0.bin"), &image).unwrap();
+    let firmware = format!(
+        "apiVersion: kubeacs.io/v1alpha1\nkind: Firmware\nmetadata: {{name: gw-2.0.0}}\nspec: {{version: \"2.0.0\", file: 2.0.0.bin, size: {}}}\n---\n",
+        image.len()
+    );
+    std::fs::write(
+        resources.join("rollout.yaml"),
+        format!("{firmware}{RESOURCES}"),
+    )
+    .unwrap();
+
+    // Killed in the middle of the second wave, started again on the same store and ports.
+    wait_for(
+        &acs,
+        "the second wave under way",
+        Duration::from_secs(120),
+        |s| s["currentWave"] == 1 && s["succeeded"].as_u64().unwrap_or(0) >= 20,
+    )
+    .await;
+    acs.restart().await;
+    wait_for(
+        &acs,
+        "the rollout to complete",
+        Duration::from_secs(180),
+        |s| s["phase"] == "Complete",
+    )
+    .await;
+    let done = status(&acs).await;
+    assert_eq!(done["succeeded"], DEVICES, "{done}");
+    assert_eq!(done["failed"], 0, "{done}");
+    for index in 0..DEVICES {
+        let id = fleet.config().identity.device_id(index);
+        let version = fleet.value(index, "InternetGatewayDevice.DeviceInfo.SoftwareVersion");
+        assert_eq!(version.as_deref(), Some("2.0.0"), "device {id}");
+        let (_, tasks) = acs.get(&format!("/api/v1/devices/{id}/tasks")).await;
+        let downloads = tasks
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|t| t["spec"]["name"] == "download")
+            .count();
+        assert_eq!(downloads, 1, "device {id} got one Download: {tasks}");
+    }
+    let (_, firmwares) = acs.get("/api/v1/resources/firmwares").await;
+    assert_eq!(firmwares[0]["status"]["downloads"], DEVICES, "{firmwares}");
+}
