@@ -23,7 +23,7 @@ use crds::DeviceTask;
 use cwmp::{Download, ParameterValue};
 use provisioning::desired::xsd_type;
 use provisioning::membership::selector_matches;
-use provisioning::resources::{device_name, key_of, ResourceSet, DEFAULT_NAMESPACE};
+use provisioning::resources::{device_name, key_of, namespace_of_resource, ResourceSet};
 use provisioning::schedule::CompiledSchedule;
 
 use crate::edge::{now_millis, Edge};
@@ -126,11 +126,7 @@ async fn start_run(
     spec_hash: u64,
     started: Millis,
 ) -> Result<DeviceTaskRun, StoreError> {
-    let namespace = task
-        .metadata
-        .namespace
-        .as_deref()
-        .unwrap_or(DEFAULT_NAMESPACE);
+    let namespace = namespace_of_resource(task);
     let targets = expand_target(edge, resources, namespace, &task.spec.target).await?;
     let run = DeviceTaskRun {
         spec_hash,

@@ -25,7 +25,7 @@ use crds::task::TaskTarget;
 use crds::{Firmware, FirmwareRollout};
 use cwmp::Download;
 use provisioning::membership::DeviceFacts;
-use provisioning::resources::{key_of, ResourceSet, DEFAULT_NAMESPACE};
+use provisioning::resources::{key_of, namespace_of_resource, ResourceSet};
 use provisioning::rollout::{
     advance, assign_waves, eligibility, plan_waves, settled, DownloadOutcome, Observation, Phase,
     StartKind, Tick,
@@ -48,11 +48,7 @@ pub async fn tick(edge: &Arc<Edge>, tokens: &mut HashMap<String, f64>) -> Result
     let resources = edge.resources();
     for rollout in resources.rollouts() {
         let key = key_of(rollout);
-        let namespace = rollout
-            .metadata
-            .namespace
-            .as_deref()
-            .unwrap_or(DEFAULT_NAMESPACE);
+        let namespace = namespace_of_resource(rollout);
         let Some(firmware) = resources.firmware(namespace, &rollout.spec.firmware) else {
             tracing::debug!(
                 rollout = key,
@@ -160,11 +156,7 @@ async fn tick_rollout(
     }
     // Tasks for the devices that start, and the records of every device that changed, in
     // one transaction: a crash leaves either all of it or none.
-    let namespace = rollout
-        .metadata
-        .namespace
-        .as_deref()
-        .unwrap_or(DEFAULT_NAMESPACE);
+    let namespace = namespace_of_resource(rollout);
     let mut queued = Vec::new();
     for start in &result.start {
         let Some(device) = devices.iter_mut().find(|d| d.device == start.device) else {
@@ -281,11 +273,7 @@ async fn start(
     plan_hash: u64,
     now: Millis,
 ) -> Result<(RolloutRun, Vec<RolloutDevice>), StoreError> {
-    let namespace = rollout
-        .metadata
-        .namespace
-        .as_deref()
-        .unwrap_or(DEFAULT_NAMESPACE);
+    let namespace = namespace_of_resource(rollout);
     let target = TaskTarget {
         group: rollout.spec.target.group.clone(),
         selector: rollout.spec.target.selector.clone(),
@@ -355,11 +343,7 @@ async fn observe(
     let gate = &rollout.spec.strategy.health_gate;
     let whole_tree =
         !firmware.spec.preconditions.parameters.is_empty() || !gate.parameters.is_empty();
-    let namespace = rollout
-        .metadata
-        .namespace
-        .as_deref()
-        .unwrap_or(DEFAULT_NAMESPACE);
+    let namespace = namespace_of_resource(rollout);
     let mut seen = HashMap::new();
     let mut unanswered = HashSet::new();
     let mut rollback_to = HashMap::new();
@@ -425,7 +409,7 @@ fn rollback_firmware(
     resources
         .firmwares()
         .iter()
-        .filter(|f| f.metadata.namespace.as_deref().unwrap_or(DEFAULT_NAMESPACE) == namespace)
+        .filter(|f| namespace_of_resource(*f) == namespace)
         .filter(|f| f.spec.version == version)
         .find(|f| eligibility(&f.spec, facts).is_ok())
         .and_then(|f| f.metadata.name.clone())

@@ -76,7 +76,8 @@ fn namespaced<K: kube::Resource>(mut resource: K) -> K {
     resource
 }
 
-fn namespace_of_resource(resource: &impl kube::Resource) -> &str {
+/// A resource's namespace ([`DEFAULT_NAMESPACE`] without one).
+pub fn namespace_of_resource(resource: &impl kube::Resource) -> &str {
     resource
         .meta()
         .namespace
