@@ -198,19 +198,16 @@ async fn serve(State(server): State<FileServer>, mut request: Request) -> Respon
         // A download is counted once, at its first byte (a resumed download is not a new one).
         let first = response.status() == StatusCode::OK || range_starts_at_zero;
         if first {
-            let (store, path) = (store.clone(), path.clone());
-            tokio::spawn(async move {
-                let counted = acs_store::transact(store.as_ref(), |txn| {
-                    let path = path.clone();
-                    Box::pin(
-                        async move { acs_store::records::count_file_download(txn, &path).await },
-                    )
-                })
-                .await;
-                if let Err(error) = counted {
-                    tracing::warn!(file = path, %error, "could not count a download");
-                }
-            });
+            // Counted durably before the body goes out, so a process killed mid-download
+            // never loses a count (it may count a download that then broke off).
+            let counted = acs_store::transact(store.as_ref(), |txn| {
+                let path = path.clone();
+                Box::pin(async move { acs_store::records::count_file_download(txn, &path).await })
+            })
+            .await;
+            if let Err(error) = counted {
+                tracing::warn!(file = path, %error, "could not count a download");
+            }
         }
     }
     let mut response = response;
