@@ -20,6 +20,7 @@ pub mod error;
 pub mod ids;
 pub mod keyspace;
 pub mod kv;
+mod object_codec;
 pub mod open;
 pub mod parameters;
 pub mod records;

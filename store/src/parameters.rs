@@ -16,16 +16,17 @@ use std::ops::Bound;
 
 use acs_model::{DeviceId, ParameterRecord};
 use foldhash::fast::RandomState;
-use serde::ser::SerializeStruct;
-use serde::{Deserialize, Serialize, Serializer};
+use serde::Deserialize;
 
 use crate::error::{Result, StoreError};
 use crate::keyspace as ks;
 use crate::kv::{prefix_successor, KeyRange, Transaction};
-use crate::records::{check_device, decode, encode, is_indexed};
+use crate::object_codec;
+use crate::records::{check_device, decode, is_indexed};
 
-/// The stored form of one object: its own record and its parameters by name.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+/// One object as read: its own record and its parameters by name. Stored in the compact form
+/// of [`crate::object_codec`]; objects stored as JSON by earlier versions are still read.
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
 struct ObjectRecord {
     /// The object itself, once the device reported it.
     #[serde(rename = "o", default, skip_serializing_if = "Option::is_none")]
@@ -88,7 +89,7 @@ impl ObjectRecord {
     }
 }
 
-/// An object to be written, borrowing its records; encodes exactly as [`ObjectRecord`].
+/// An object to be written, borrowing its records.
 #[derive(Default)]
 struct ObjectRef<'r> {
     object: Option<&'r ParameterRecord>,
@@ -100,30 +101,10 @@ impl ObjectRef<'_> {
     fn is_empty(&self) -> bool {
         self.object.is_none() && self.parameters.is_empty()
     }
-}
 
-impl Serialize for ObjectRef<'_> {
-    fn serialize<S: Serializer>(&self, serializer: S) -> std::result::Result<S::Ok, S::Error> {
-        struct Parameters<'p, 'r>(&'p [(&'r str, &'r ParameterRecord)]);
-        impl Serialize for Parameters<'_, '_> {
-            fn serialize<S: Serializer>(
-                &self,
-                serializer: S,
-            ) -> std::result::Result<S::Ok, S::Error> {
-                serializer.collect_map(self.0.iter().map(|(name, record)| (name, record)))
-            }
-        }
-        let mut object = serializer.serialize_struct("ObjectRecord", 2)?;
-        match self.object {
-            Some(record) => object.serialize_field("o", record)?,
-            None => object.skip_field("o")?,
-        }
-        if self.parameters.is_empty() {
-            object.skip_field("p")?;
-        } else {
-            object.serialize_field("p", &Parameters(&self.parameters))?;
-        }
-        object.end()
+    /// The stored form (see [`crate::object_codec`]).
+    fn encode(&self) -> Vec<u8> {
+        object_codec::encode(self.object, self.parameters.iter().copied())
     }
 }
 
@@ -152,8 +133,22 @@ async fn read_object(
 ) -> Result<ObjectRecord> {
     let key = ks::object(device, path);
     match txn.get(&key).await? {
-        Some(bytes) => decode(&key, &bytes),
+        Some(bytes) => decode_object(&key, &bytes),
         None => Ok(ObjectRecord::default()),
+    }
+}
+
+/// Decodes a stored object, in the compact form or as JSON.
+fn decode_object(key: &[u8], bytes: &[u8]) -> Result<ObjectRecord> {
+    if !object_codec::is_compact(bytes) {
+        return decode(key, bytes);
+    }
+    match object_codec::decode(bytes) {
+        Ok((object, parameters)) => Ok(ObjectRecord { object, parameters }),
+        Err(why) => Err(StoreError::Corrupt(format!(
+            "cannot decode the value of {:?}: {why}",
+            String::from_utf8_lossy(key)
+        ))),
     }
 }
 
@@ -494,8 +489,7 @@ async fn write_object(
     if object.is_empty() {
         txn.delete(key).await
     } else {
-        let value = encode(object)?;
-        txn.put(key, value).await
+        txn.put(key, object.encode()).await
     }
 }
 
@@ -568,7 +562,7 @@ pub async fn get_parameters(
     let mut records = BTreeMap::new();
     for ((object, key), value) in objects.iter().zip(&keys).zip(values) {
         if let Some(bytes) = value {
-            records.insert(*object, decode::<ObjectRecord>(key, &bytes)?);
+            records.insert(*object, decode_object(key, &bytes)?);
         }
     }
     Ok(paths
@@ -598,7 +592,7 @@ pub async fn scan_parameters(
     let mut out = Vec::new();
     for (key, value) in &pairs {
         let path = ks::tail(key, &tree_prefix)?;
-        let object: ObjectRecord = decode(key, value)?;
+        let object = decode_object(key, value)?;
         out.extend(
             object
                 .entries(path)
@@ -708,12 +702,28 @@ mod tests {
         assert!(object_in_tree(&tree, "Device.Q.").is_empty());
 
         // What is written decodes as the stored form.
-        let bytes = encode(&b).expect("encode");
-        let decoded: ObjectRecord = decode(b"k", &bytes).expect("decode");
+        let bytes = b.encode();
+        let decoded = decode_object(b"k", &bytes).expect("decode");
         assert_eq!(decoded.object, Some(ParameterRecord::default()));
         assert_eq!(decoded.parameters.len(), 2);
         assert_eq!(decoded.borrowed().parameters, b.parameters);
-        assert_eq!(encode(&decoded.borrowed()).expect("encode"), bytes);
+        assert_eq!(decoded.borrowed().encode(), bytes);
+    }
+
+    #[test]
+    fn objects_stored_as_json_are_still_read() {
+        let json = br#"{"o":{"object":true,"writable":false,"timestamp":5},"p":{"A":{"value":["1","xsd:int"],"timestamp":7}}}"#;
+        let decoded = decode_object(b"k", json).expect("decode");
+        assert_eq!(decoded.object.as_ref().map(|o| o.object), Some(true));
+        assert_eq!(
+            decoded.parameters["A"].value,
+            Some(("1".to_string(), cwmp::XsdType::Int))
+        );
+        assert_eq!(decoded.parameters["A"].timestamp, 7);
+        assert!(matches!(
+            decode_object(b"k", &[1, 0, 2]),
+            Err(StoreError::Corrupt(_))
+        ));
     }
 
     #[test]
