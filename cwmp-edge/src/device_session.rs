@@ -629,6 +629,8 @@ pub async fn write_updates(
     updates: &[TreeUpdate],
     now: Millis,
 ) -> Result<(), StoreError> {
+    // The paths the updates say exist, for a prune that follows them.
+    let mut listed: HashSet<&str, foldhash::fast::RandomState> = HashSet::default();
     for update in updates {
         match update {
             TreeUpdate::Reset => {
@@ -637,13 +639,10 @@ pub async fn write_updates(
             TreeUpdate::DeleteSubtree { path } => {
                 writer.remove_subtree(txn, path).await?;
             }
-            TreeUpdate::Prune { root, present } => {
-                let present: HashSet<&str> = present.iter().map(String::as_str).collect();
-                for path in writer.paths_under(txn, root).await? {
-                    if path != *root && !present.contains(path.as_str()) {
-                        writer.remove(txn, &path).await?;
-                    }
-                }
+            TreeUpdate::Prune { root } => {
+                writer
+                    .remove_under_unless(txn, root, |path| listed.contains(path))
+                    .await?;
             }
             TreeUpdate::Value {
                 path,
@@ -662,6 +661,7 @@ pub async fn write_updates(
                 merge(txn, writer, path, now, change).await?
             }
             TreeUpdate::Exists { path, writable } => {
+                listed.insert(path.as_str());
                 let change = |record: &mut ParameterRecord| {
                     let object = path.ends_with('.');
                     let changed = record.writable != Some(*writable) || record.object != object;

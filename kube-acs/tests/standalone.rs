@@ -191,6 +191,31 @@ async fn get_set_refresh_and_objects_through_the_api() {
     assert!(device["parameters"]
         .get("Device.IP.Interface.1.Alias")
         .is_some());
+
+    // A parameter the device no longer has is dropped by the next full listing of its subtree,
+    // and nothing outside that subtree is.
+    cpe.parameters.remove("Device.IP.Interface.1.Alias");
+    let (status, task) = run_task(
+        &acs,
+        &mut cpe,
+        &mut cr,
+        json!({"name": "getParameterNames", "parameterPath": "Device.IP."}),
+    )
+    .await;
+    assert_eq!(
+        (status, task["status"].as_str()),
+        (200, Some("done")),
+        "{task}"
+    );
+    let (_, device) = acs
+        .get(&format!("/api/v1/devices/{}", cpe.device_id()))
+        .await;
+    let parameters = &device["parameters"];
+    assert!(parameters.get("Device.IP.Interface.1.Alias").is_none());
+    assert_eq!(parameters["Device.IP.Interface.1."]["object"], true);
+    assert!(parameters.get("Device.IP.").is_some());
+    assert_eq!(param(&device, "Device.WiFi.SSID.1.SSID"), "kube-acs");
+    assert_eq!(param(&device, "Device.DeviceInfo.UpTime"), "42");
 }
 
 #[tokio::test]

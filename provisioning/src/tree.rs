@@ -31,13 +31,11 @@ pub enum TreeUpdate {
         /// New access list, if known.
         access_list: Option<Vec<String>>,
     },
-    /// Everything under `root` that is not in `present` no longer exists on the device (the
-    /// result of a full GetParameterNames of `root`).
+    /// Everything under `root` that no [`TreeUpdate::Exists`] before this one in the same list
+    /// names no longer exists on the device (the result of a full GetParameterNames of `root`).
     Prune {
         /// Partial path ending with a dot (empty for the whole tree).
         root: String,
-        /// The paths the device reported.
-        present: Vec<String>,
     },
     /// An object instance and everything below it were deleted.
     DeleteSubtree {
@@ -61,7 +59,6 @@ pub fn names_updates(root: &str, next_level: bool, names: &[ParameterInfo]) -> V
     if !next_level {
         updates.push(TreeUpdate::Prune {
             root: root.to_string(),
-            present: names.iter().map(|info| info.name.clone()).collect(),
         });
     }
     updates

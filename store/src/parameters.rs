@@ -201,8 +201,27 @@ enum Source<'k> {
     /// rebuilt from it and written by [`TreeWriter::finish`].
     Known {
         tree: &'k mut BTreeMap<String, ParameterRecord>,
-        dirty: UnsavedObjects,
+        dirty: DirtyObjects,
     },
+}
+
+/// The objects of a known tree changed so far. Answers list an object's parameters together,
+/// so the object marked last is remembered to spare hashing its path again.
+struct DirtyObjects {
+    objects: UnsavedObjects,
+    last: String,
+}
+
+impl DirtyObjects {
+    fn mark(&mut self, object: &str) {
+        if self.last != object {
+            if !self.objects.contains(object) {
+                self.objects.insert(object.to_string());
+            }
+            self.last.clear();
+            self.last.push_str(object);
+        }
+    }
 }
 
 /// Objects of a known tree changed but not written yet (see [`TreeWriter::defer`]).
@@ -242,7 +261,10 @@ impl<'k> TreeWriter<'k> {
             device: device.clone(),
             source: Source::Known {
                 tree,
-                dirty: unsaved,
+                dirty: DirtyObjects {
+                    objects: unsaved,
+                    last: String::new(),
+                },
             },
         })
     }
@@ -263,18 +285,21 @@ impl<'k> TreeWriter<'k> {
         }
     }
 
-    /// Every path at or under `prefix` (an object path, or `""`), with the writer's changes.
-    pub async fn paths_under(
+    /// Removes every path strictly under `prefix` (an object path, or `""`) that `keep`
+    /// refuses, with the writer's changes seen; returns how many were removed.
+    pub async fn remove_under_unless(
         &mut self,
         txn: &mut dyn Transaction,
         prefix: &str,
-    ) -> Result<Vec<String>> {
-        match &mut self.source {
-            Source::Known { tree, .. } => Ok(tree
-                .range::<str, _>((Bound::Included(prefix), Bound::Unbounded))
+        keep: impl Fn(&str) -> bool,
+    ) -> Result<usize> {
+        let doomed: Vec<String> = match &mut self.source {
+            Source::Known { tree, .. } => tree
+                .range::<str, _>((Bound::Excluded(prefix), Bound::Unbounded))
                 .take_while(|(path, _)| path.starts_with(prefix))
+                .filter(|(path, _)| !keep(path))
                 .map(|(path, _)| path.clone())
-                .collect()),
+                .collect(),
             Source::Store(objects) => {
                 // Write what changed so far, so that the scan (which reads the transaction's
                 // own writes) sees it.
@@ -282,13 +307,18 @@ impl<'k> TreeWriter<'k> {
                     write_object(txn, &self.device, path, &held.record.borrowed()).await?;
                     held.changed = false;
                 }
-                Ok(scan_parameters(txn, &self.device, prefix)
+                scan_parameters(txn, &self.device, prefix)
                     .await?
                     .into_iter()
                     .map(|(path, _)| path)
-                    .collect())
+                    .filter(|path| path != prefix && !keep(path))
+                    .collect()
             }
+        };
+        for path in &doomed {
+            self.remove(txn, path).await?;
         }
+        Ok(doomed.len())
     }
 
     /// Lets `change` update the record at `path` (a default record when there is none, which
@@ -310,8 +340,8 @@ impl<'k> TreeWriter<'k> {
                 if let Some(record) = inserted {
                     tree.insert(path.to_string(), record);
                 }
-                if changed && !dirty.contains(object) {
-                    dirty.insert(object.to_string());
+                if changed {
+                    dirty.mark(object);
                 }
                 (changed, old)
             }
@@ -355,8 +385,8 @@ impl<'k> TreeWriter<'k> {
         let old = match &mut self.source {
             Source::Known { tree, dirty } => {
                 let old = tree.remove(path);
-                if old.is_some() && !dirty.contains(object) {
-                    dirty.insert(object.to_string());
+                if old.is_some() {
+                    dirty.mark(object);
                 }
                 old
             }
@@ -394,7 +424,8 @@ impl<'k> TreeWriter<'k> {
         match &mut self.source {
             Source::Known { tree, dirty } => {
                 remove_range(tree, prefix);
-                dirty.retain(|path| !path.starts_with(prefix));
+                dirty.objects.retain(|path| !path.starts_with(prefix));
+                dirty.last.clear();
             }
             Source::Store(objects) => objects.retain(|path, _| !path.starts_with(prefix)),
         }
@@ -408,7 +439,7 @@ impl<'k> TreeWriter<'k> {
     /// GetParameterNames is stored with its values from the GetParameterValues that follows.
     pub fn defer(self) -> Result<UnsavedObjects> {
         match self.source {
-            Source::Known { dirty, .. } => Ok(dirty),
+            Source::Known { dirty, .. } => Ok(dirty.objects),
             Source::Store(_) => Err(StoreError::Other(
                 "only a writer on a known tree can defer its changes".into(),
             )),
@@ -426,7 +457,7 @@ impl<'k> TreeWriter<'k> {
                 }
             }
             Source::Known { tree, dirty } => {
-                for path in dirty {
+                for path in dirty.objects {
                     let object = object_in_tree(tree, &path);
                     write_object(txn, &self.device, &path, &object).await?;
                 }
