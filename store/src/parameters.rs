@@ -11,6 +11,7 @@
 //! The `pv/` value index of [`crate::records::INDEXED_PARAMETERS`] is kept in step by every
 //! write.
 
+use std::collections::btree_map::Entry;
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::ops::Bound;
 
@@ -336,10 +337,21 @@ impl<'k> TreeWriter<'k> {
         let indexed = is_indexed(path);
         let (changed, old_indexed) = match &mut self.source {
             Source::Known { tree, dirty } => {
-                let (changed, inserted, old) = change_record(tree.get_mut(path), indexed, change);
-                if let Some(record) = inserted {
-                    tree.insert(path.to_string(), record);
-                }
+                // One search whether the path is known or new (a listing adds most paths).
+                let (changed, old) = match tree.entry(path.to_string()) {
+                    Entry::Occupied(mut entry) => {
+                        let (changed, _, old) =
+                            change_record(Some(entry.get_mut()), indexed, change);
+                        (changed, old)
+                    }
+                    Entry::Vacant(entry) => {
+                        let (changed, inserted, old) = change_record(None, indexed, change);
+                        if let Some(record) = inserted {
+                            entry.insert(record);
+                        }
+                        (changed, old)
+                    }
+                };
                 if changed {
                     dirty.mark(object);
                 }
