@@ -19,6 +19,22 @@ fn param<'a>(device: &'a Value, name: &str) -> &'a Value {
     &device["parameters"][name]["value"][0]
 }
 
+/// Runs a task through a connection request and checks that it is done at once.
+async fn run_task_done(
+    acs: &Acs,
+    cpe: &mut Cpe,
+    cr: &mut ConnectionRequestListener,
+    task: Value,
+) -> Value {
+    let (status, task) = run_task(acs, cpe, cr, task).await;
+    assert_eq!(
+        (status, task["status"].as_str()),
+        (200, Some("done")),
+        "{task}"
+    );
+    task
+}
+
 #[tokio::test]
 async fn bootstrap_then_periodic_inform_stores_the_device() {
     let (_dir, acs) = start().await;
@@ -71,15 +87,13 @@ async fn get_set_refresh_and_objects_through_the_api() {
     let mut cpe = Cpe::new(&acs.cwmp, "GETSET01", &cr.url);
     cpe.session().await;
 
-    let (status, task) = run_task(
+    run_task_done(
         &acs,
         &mut cpe,
         &mut cr,
         json!({"name": "getParameterValues", "parameterNames": ["Device.WiFi."]}),
     )
     .await;
-    assert_eq!(status, 200, "{task}");
-    assert_eq!(task["status"], "done");
     let (_, device) = acs
         .get(&format!(
             "/api/v1/devices/{}?parameters=Device.WiFi.",
@@ -94,7 +108,7 @@ async fn get_set_refresh_and_objects_through_the_api() {
         "filtered by prefix"
     );
 
-    let (status, task) = run_task(
+    run_task_done(
         &acs,
         &mut cpe,
         &mut cr,
@@ -103,11 +117,6 @@ async fn get_set_refresh_and_objects_through_the_api() {
             {"name": "Device.WiFi.SSID.1.Enable", "value": "false", "type": "xsd:boolean"}]}),
     )
     .await;
-    assert_eq!(
-        (status, task["status"].as_str()),
-        (200, Some("done")),
-        "{task}"
-    );
     assert_eq!(cpe.parameters["Device.WiFi.SSID.1.SSID"].value, "kube-acs");
     let (_, device) = acs
         .get(&format!("/api/v1/devices/{}", cpe.device_id()))
@@ -119,18 +128,13 @@ async fn get_set_refresh_and_objects_through_the_api() {
     );
 
     // Refresh the whole tree: names (with writability) then values.
-    let (status, task) = run_task(
+    run_task_done(
         &acs,
         &mut cpe,
         &mut cr,
         json!({"name": "getParameterNames", "parameterPath": "Device."}),
     )
     .await;
-    assert_eq!(
-        (status, task["status"].as_str()),
-        (200, Some("done")),
-        "{task}"
-    );
     let (_, device) = acs
         .get(&format!("/api/v1/devices/{}", cpe.device_id()))
         .await;
@@ -149,7 +153,7 @@ async fn get_set_refresh_and_objects_through_the_api() {
     assert_eq!(param(&device, "Device.DeviceInfo.UpTime"), "42");
 
     // AddObject with values, then DeleteObject.
-    let (status, task) = run_task(
+    let task = run_task_done(
         &acs,
         &mut cpe,
         &mut cr,
@@ -157,11 +161,6 @@ async fn get_set_refresh_and_objects_through_the_api() {
                "parameterValues": [{"name": "Alias", "value": "iptv"}]}),
     )
     .await;
-    assert_eq!(
-        (status, task["status"].as_str()),
-        (200, Some("done")),
-        "{task}"
-    );
     assert_eq!(task["result"]["instanceNumber"], 2);
     assert_eq!(cpe.parameters["Device.IP.Interface.2.Alias"].value, "iptv");
     let (_, device) = acs
@@ -169,18 +168,13 @@ async fn get_set_refresh_and_objects_through_the_api() {
         .await;
     assert_eq!(param(&device, "Device.IP.Interface.2.Alias"), "iptv");
 
-    let (status, task) = run_task(
+    run_task_done(
         &acs,
         &mut cpe,
         &mut cr,
         json!({"name": "deleteObject", "objectName": "Device.IP.Interface.2."}),
     )
     .await;
-    assert_eq!(
-        (status, task["status"].as_str()),
-        (200, Some("done")),
-        "{task}"
-    );
     assert!(!cpe.parameters.contains_key("Device.IP.Interface.2.Alias"));
     let (_, device) = acs
         .get(&format!("/api/v1/devices/{}", cpe.device_id()))
@@ -195,18 +189,13 @@ async fn get_set_refresh_and_objects_through_the_api() {
     // A parameter the device no longer has is dropped by the next full listing of its subtree,
     // and nothing outside that subtree is.
     cpe.parameters.remove("Device.IP.Interface.1.Alias");
-    let (status, task) = run_task(
+    run_task_done(
         &acs,
         &mut cpe,
         &mut cr,
         json!({"name": "getParameterNames", "parameterPath": "Device.IP."}),
     )
     .await;
-    assert_eq!(
-        (status, task["status"].as_str()),
-        (200, Some("done")),
-        "{task}"
-    );
     let (_, device) = acs
         .get(&format!("/api/v1/devices/{}", cpe.device_id()))
         .await;
@@ -642,18 +631,13 @@ async fn a_cwmp_1_0_device_is_answered_in_cwmp_1_0_and_may_drop_cookies() {
     assert_eq!(status, 204);
 
     // A whole task round trip without cookies, on one keep-alive connection.
-    let (status, task) = run_task(
+    run_task_done(
         &acs,
         &mut cpe,
         &mut cr,
         json!({"name": "getParameterValues", "parameterNames": ["Device.DeviceInfo.UpTime"]}),
     )
     .await;
-    assert_eq!(
-        (status, task["status"].as_str()),
-        (200, Some("done")),
-        "{task}"
-    );
 }
 
 #[tokio::test]

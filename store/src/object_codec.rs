@@ -158,6 +158,22 @@ fn type_tag(xsd_type: &XsdType) -> u8 {
     }
 }
 
+/// The type a tag other than [`TYPE_OTHER`] stands for (the inverse of [`type_tag`]).
+fn known_type(tag: u8) -> Option<XsdType> {
+    Some(match tag {
+        0 => XsdType::String,
+        1 => XsdType::Int,
+        2 => XsdType::UnsignedInt,
+        3 => XsdType::Long,
+        4 => XsdType::UnsignedLong,
+        5 => XsdType::Boolean,
+        6 => XsdType::DateTime,
+        7 => XsdType::Base64,
+        8 => XsdType::HexBinary,
+        _ => return None,
+    })
+}
+
 fn put_varint(out: &mut Vec<u8>, mut value: u64) {
     while value >= 0x80 {
         out.push(value as u8 | 0x80);
@@ -214,17 +230,8 @@ impl Reader<'_> {
         let delta = ((zigzag >> 1) as i64) ^ -((zigzag & 1) as i64);
         let value = if flags & VALUE != 0 {
             let xsd_type = match self.byte()? {
-                0 => XsdType::String,
-                1 => XsdType::Int,
-                2 => XsdType::UnsignedInt,
-                3 => XsdType::Long,
-                4 => XsdType::UnsignedLong,
-                5 => XsdType::Boolean,
-                6 => XsdType::DateTime,
-                7 => XsdType::Base64,
-                8 => XsdType::HexBinary,
                 TYPE_OTHER => XsdType::Other(self.string()?),
-                _ => return Err("unknown value type"),
+                tag => known_type(tag).ok_or("unknown value type")?,
             };
             Some((self.string()?, xsd_type))
         } else {
@@ -267,17 +274,19 @@ mod tests {
 
     fn xsd_type() -> impl Strategy<Value = XsdType> {
         prop_oneof![
-            Just(XsdType::String),
-            Just(XsdType::Int),
-            Just(XsdType::UnsignedInt),
-            Just(XsdType::Long),
-            Just(XsdType::UnsignedLong),
-            Just(XsdType::Boolean),
-            Just(XsdType::DateTime),
-            Just(XsdType::Base64),
-            Just(XsdType::HexBinary),
+            (0..TYPE_OTHER).prop_map(|tag| known_type(tag).expect("a known tag")),
             "[A-Za-z]{1,12}".prop_map(XsdType::Other),
         ]
+    }
+
+    #[test]
+    fn every_known_type_has_its_own_tag() {
+        for tag in 0..TYPE_OTHER {
+            let xsd_type = known_type(tag).expect("a known tag");
+            assert_eq!(type_tag(&xsd_type), tag);
+        }
+        assert_eq!(known_type(TYPE_OTHER), None);
+        assert_eq!(type_tag(&XsdType::Other("IPAddress".into())), TYPE_OTHER);
     }
 
     fn record() -> impl Strategy<Value = ParameterRecord> {
