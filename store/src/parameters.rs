@@ -23,17 +23,17 @@ use crate::error::{Result, StoreError};
 use crate::keyspace as ks;
 use crate::kv::{prefix_successor, KeyRange, Transaction};
 use crate::object_codec;
-use crate::records::{check_device, decode, is_indexed};
+use crate::records::{check_device, decode, is_indexed, undecodable};
 
 /// One object as read: its own record and its parameters by name. Stored in the compact form
 /// of [`crate::object_codec`]; objects stored as JSON by earlier versions are still read.
 #[derive(Debug, Clone, Default, PartialEq, Deserialize)]
 struct ObjectRecord {
     /// The object itself, once the device reported it.
-    #[serde(rename = "o", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "o", default)]
     object: Option<ParameterRecord>,
     /// Parameters directly in the object, by their last path segment.
-    #[serde(rename = "p", default, skip_serializing_if = "BTreeMap::is_empty")]
+    #[serde(rename = "p", default)]
     parameters: BTreeMap<String, ParameterRecord>,
 }
 
@@ -144,13 +144,8 @@ fn decode_object(key: &[u8], bytes: &[u8]) -> Result<ObjectRecord> {
     if !object_codec::is_compact(bytes) {
         return decode(key, bytes);
     }
-    match object_codec::decode(bytes) {
-        Ok((object, parameters)) => Ok(ObjectRecord { object, parameters }),
-        Err(why) => Err(StoreError::Corrupt(format!(
-            "cannot decode the value of {:?}: {why}",
-            String::from_utf8_lossy(key)
-        ))),
-    }
+    let (object, parameters) = object_codec::decode(bytes).map_err(|why| undecodable(key, why))?;
+    Ok(ObjectRecord { object, parameters })
 }
 
 /// The value an index entry is kept for, if any.

@@ -59,12 +59,15 @@ pub(crate) fn encode<T: Serialize>(value: &T) -> Result<Vec<u8>> {
 }
 
 pub(crate) fn decode<T: DeserializeOwned>(key: &[u8], bytes: &[u8]) -> Result<T> {
-    serde_json::from_slice(bytes).map_err(|err| {
-        StoreError::Corrupt(format!(
-            "cannot decode the value of {:?}: {err}",
-            String::from_utf8_lossy(key)
-        ))
-    })
+    serde_json::from_slice(bytes).map_err(|err| undecodable(key, err))
+}
+
+/// The error for a stored value that cannot be decoded, and why.
+pub(crate) fn undecodable(key: &[u8], why: impl std::fmt::Display) -> StoreError {
+    StoreError::Corrupt(format!(
+        "cannot decode the value of {:?}: {why}",
+        String::from_utf8_lossy(key)
+    ))
 }
 
 fn text(key: &[u8], bytes: Vec<u8>) -> Result<String> {
