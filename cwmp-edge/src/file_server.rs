@@ -130,6 +130,9 @@ fn file_of(dir: &Path, path: &str) -> Option<PathBuf> {
     Some(file)
 }
 
+/// How long an answer waits for its download to be counted.
+const COUNT_WAIT: std::time::Duration = std::time::Duration::from_millis(500);
+
 async fn serve(State(server): State<FileServer>, mut request: Request) -> Response {
     let path = request.uri().path().to_string();
     let count = |status: StatusCode| {
@@ -199,15 +202,23 @@ async fn serve(State(server): State<FileServer>, mut request: Request) -> Respon
         let first = response.status() == StatusCode::OK || range_starts_at_zero;
         if first {
             // Counted durably before the body goes out, so a process killed mid-download
-            // never loses a count (it may count a download that then broke off).
-            let counted = acs_store::transact(store.as_ref(), |txn| {
-                let path = path.clone();
-                Box::pin(async move { acs_store::records::count_file_download(txn, &path).await })
-            })
-            .await;
-            if let Err(error) = counted {
-                tracing::warn!(file = path, %error, "could not count a download");
-            }
+            // loses no count (it may count a download that then broke off). A store slow to
+            // commit (many downloads of one file race for its counter) holds the answer for
+            // at most COUNT_WAIT; the count then completes on its own.
+            let (store, path) = (store.clone(), path.clone());
+            let counting = tokio::spawn(async move {
+                let counted = acs_store::transact(store.as_ref(), |txn| {
+                    let path = path.clone();
+                    Box::pin(
+                        async move { acs_store::records::count_file_download(txn, &path).await },
+                    )
+                })
+                .await;
+                if let Err(error) = counted {
+                    tracing::warn!(file = path, %error, "could not count a download");
+                }
+            });
+            let _ = tokio::time::timeout(COUNT_WAIT, counting).await;
         }
     }
     let mut response = response;
