@@ -135,68 +135,85 @@ impl Edge {
 
     /// Sends a connection request to a device (unless it is in session already, where it picks
     /// up new tasks by itself) and records the outcome on `task_id`.
+    ///
+    /// A request about to go out is recorded as accepted before it is sent: the device answers
+    /// it with a session that picks the task up, and that session must not race a write of
+    /// the same task. A request that fails is recorded once more, as unreachable.
     pub async fn connection_request(
         &self,
         device: &DeviceId,
         task_id: Option<&str>,
     ) -> Result<ConnectionRequestState, StoreError> {
         let now = now_millis();
-        let state = if self.sessions.device_in_session(device) {
-            ConnectionRequestState::InSession { at: now }
-        } else {
-            let mut txn = self.store.begin().await?;
-            let record = records::get_device(txn.as_mut(), device).await?;
-            txn.rollback().await?;
-            let outcome = match record {
-                None => Err("device not found".to_string()),
-                Some(record) if record.connection_request.url.is_empty() => {
-                    Err("the device reported no ConnectionRequestURL".to_string())
-                }
-                Some(record) => {
-                    let info = &record.connection_request;
-                    let (default_user, default_password) =
-                        &self.config.connection_request_credentials;
-                    let (user, password) = if info.username.is_empty() {
-                        (default_user.as_str(), default_password.as_str())
-                    } else {
-                        (info.username.as_str(), info.password.as_str())
-                    };
-                    self.connection_requester
-                        .send(&info.url, user, password)
-                        .await
-                        .map_err(|e| e.to_string())
-                }
-            };
-            match outcome {
-                Ok(()) => {
-                    Metrics::count(&self.metrics.connection_requests, "outcome", "accepted");
-                    ConnectionRequestState::Accepted { at: now }
-                }
-                Err(error) => {
-                    Metrics::count(&self.metrics.connection_requests, "outcome", "failed");
-                    tracing::warn!(device = %device, %error, "connection request failed");
-                    ConnectionRequestState::Unreachable { at: now, error }
-                }
-            }
-        };
-        if let Some(task_id) = task_id {
-            let state = state.clone();
-            let task_id = task_id.to_string();
-            transact(self.store.as_ref(), |txn| {
-                let (state, task_id) = (state.clone(), task_id.clone());
-                Box::pin(async move {
-                    if let Some(mut task) = records::get_task(txn, &task_id).await? {
-                        if task.status == TaskStatus::Pending {
-                            task.connection_request = Some(state);
-                            records::put_task(txn, &task).await?;
-                        }
-                    }
-                    Ok(())
-                })
-            })
-            .await?;
+        if self.sessions.device_in_session(device) {
+            let state = ConnectionRequestState::InSession { at: now };
+            self.record_connection_request(task_id, &state).await?;
+            return Ok(state);
         }
-        Ok(state)
+        let mut txn = self.store.begin().await?;
+        let record = records::get_device(txn.as_mut(), device).await?;
+        txn.rollback().await?;
+        let target = match record {
+            None => Err("device not found".to_string()),
+            Some(record) if record.connection_request.url.is_empty() => {
+                Err("the device reported no ConnectionRequestURL".to_string())
+            }
+            Some(record) => Ok(record.connection_request),
+        };
+        let outcome = match target {
+            Ok(info) => {
+                let accepted = ConnectionRequestState::Accepted { at: now };
+                self.record_connection_request(task_id, &accepted).await?;
+                let (default_user, default_password) = &self.config.connection_request_credentials;
+                let (user, password) = if info.username.is_empty() {
+                    (default_user.as_str(), default_password.as_str())
+                } else {
+                    (info.username.as_str(), info.password.as_str())
+                };
+                self.connection_requester
+                    .send(&info.url, user, password)
+                    .await
+                    .map(|()| accepted)
+                    .map_err(|e| e.to_string())
+            }
+            Err(error) => Err(error),
+        };
+        match outcome {
+            Ok(accepted) => {
+                Metrics::count(&self.metrics.connection_requests, "outcome", "accepted");
+                Ok(accepted)
+            }
+            Err(error) => {
+                Metrics::count(&self.metrics.connection_requests, "outcome", "failed");
+                tracing::warn!(device = %device, %error, "connection request failed");
+                let state = ConnectionRequestState::Unreachable { at: now, error };
+                self.record_connection_request(task_id, &state).await?;
+                Ok(state)
+            }
+        }
+    }
+
+    /// Records `state` on the task `task_id` (if given) while the task still waits.
+    async fn record_connection_request(
+        &self,
+        task_id: Option<&str>,
+        state: &ConnectionRequestState,
+    ) -> Result<(), StoreError> {
+        let Some(task_id) = task_id else {
+            return Ok(());
+        };
+        transact(self.store.as_ref(), |txn| {
+            Box::pin(async move {
+                if let Some(mut task) = records::get_task(txn, task_id).await? {
+                    if task.status == TaskStatus::Pending {
+                        task.connection_request = Some(state.clone());
+                        records::put_task(txn, &task).await?;
+                    }
+                }
+                Ok(())
+            })
+        })
+        .await
     }
 
     /// Waits until the device has acted on a pending task (it finished, faulted, or now

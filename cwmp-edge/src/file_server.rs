@@ -202,16 +202,18 @@ async fn serve(State(server): State<FileServer>, mut request: Request) -> Respon
         let first = response.status() == StatusCode::OK || range_starts_at_zero;
         if first {
             // Counted durably before the body goes out, so a process killed mid-download
-            // loses no count (it may count a download that then broke off). A store slow to
-            // commit (many downloads of one file race for its counter) holds the answer for
-            // at most COUNT_WAIT; the count then completes on its own.
+            // loses no count (it may count a download that then broke off). Each attempt adds
+            // to a random shard of the count, so a wave's downloads rarely conflict; a store
+            // slow to commit holds the answer for at most COUNT_WAIT, and the count then
+            // completes on its own.
             let (store, path) = (store.clone(), path.clone());
             let counting = tokio::spawn(async move {
                 let counted = acs_store::transact(store.as_ref(), |txn| {
                     let path = path.clone();
-                    Box::pin(
-                        async move { acs_store::records::count_file_download(txn, &path).await },
-                    )
+                    let shard = rand::random::<u32>();
+                    Box::pin(async move {
+                        acs_store::records::count_file_download(txn, &path, shard).await
+                    })
                 })
                 .await;
                 if let Err(error) = counted {

@@ -329,6 +329,11 @@ fn observe(device: &mut RolloutDevice, seen: &Observation, tick: &Tick<'_>) {
         device.reached_target = true;
     };
     match device.phase {
+        // An attempt thought failed (it faulted or timed out) that completed after all: the
+        // device came back on the target version while waiting for its retry.
+        DevicePhase::Pending | DevicePhase::Scheduled if on_target && device.attempts > 0 => {
+            back_on_target(device)
+        }
         DevicePhase::Pending | DevicePhase::Scheduled => {
             if on_target {
                 set(
@@ -342,6 +347,12 @@ fn observe(device: &mut RolloutDevice, seen: &Observation, tick: &Tick<'_>) {
             }
         }
         DevicePhase::Downloading | DevicePhase::ScheduledOnDevice => match &seen.download {
+            // A retry not yet sent is withdrawn once an earlier attempt proves to have
+            // upgraded the device: it must not download the image twice.
+            Some(DownloadOutcome::Queued) if on_target => {
+                device.task_id = None;
+                back_on_target(device)
+            }
             _ if on_target => back_on_target(device),
             Some(DownloadOutcome::Done) => set(device, DevicePhase::Installing, now, ""),
             Some(DownloadOutcome::Failed(fault)) => {
@@ -965,6 +976,52 @@ mod tests {
             .iter()
             .filter(|d| d.wave > 0)
             .all(|d| d.phase == DevicePhase::Pending));
+    }
+
+    #[test]
+    fn an_attempt_thought_failed_that_upgraded_the_device_is_not_repeated() {
+        let s = strategy();
+        let mut fleet = Fleet::new(10, &s);
+        fleet.tick(&s, 1, false, true);
+        let canary: Vec<String> = fleet
+            .devices
+            .iter()
+            .filter(|d| d.wave == 0)
+            .map(|d| d.device.0.clone())
+            .collect();
+        // Both canaries' Downloads fault (say, sent twice and refused the second time), yet
+        // both devices install the first one.
+        for id in &canary {
+            fleet.state.get_mut(id).unwrap().2 =
+                Some(DownloadOutcome::Failed("9004 Resources exceeded".into()));
+        }
+        // The first gets its retry queued; the second's retry waits (the rollout is paused).
+        let (first, second) = (
+            fleet_index(&fleet, &canary[0]),
+            fleet_index(&fleet, &canary[1]),
+        );
+        fleet.tick(&s, 2, true, true);
+        assert!(fleet.devices[first].attempts == 1 && fleet.devices[second].attempts == 1);
+        assert_eq!(fleet.devices[first].phase, DevicePhase::Pending);
+        let restart = fleet.tick(&s, 3, false, true);
+        assert!(restart.start.iter().any(|st| st.device.0 == canary[0]));
+        fleet.devices[first].task_id = Some("retry".into());
+        fleet.state.get_mut(&canary[1]).unwrap().2 = None;
+        for id in &canary {
+            fleet.state.get_mut(id).unwrap().0 = "2.0".into();
+        }
+        fleet.tick(&s, 4, false, true);
+        let retried = &fleet.devices[first];
+        assert_eq!(retried.phase, DevicePhase::Soaking);
+        assert_eq!(retried.task_id, None, "the unsent retry is withdrawn");
+        assert_eq!(retried.attempts, 2);
+        fleet.tick(&s, 5, false, true);
+        let counts = Counts::of(fleet.devices.iter(), Some(0));
+        assert_eq!(counts.succeeded, 2, "upgraded, not skipped: {counts:?}");
+    }
+
+    fn fleet_index(fleet: &Fleet, id: &str) -> usize {
+        fleet.devices.iter().position(|d| d.device.0 == id).unwrap()
     }
 
     #[test]

@@ -21,7 +21,7 @@
 //! | `run/<device-task>/<device>`         | `DeviceTaskEntry`: one device of the run  |
 //! | `rollout/<firmware-rollout>`         | `RolloutRun`: a firmware rollout's run    |
 //! | `rollout/<firmware-rollout>/<device>` | `RolloutDevice`: one device of the rollout |
-//! | `file/<path>/downloads`              | number: downloads the file servers served of the file |
+//! | `file/<path>/downloads/<shard>`      | number: downloads of the file counted in that shard (their sum is the file's count; `file/<path>/downloads`, of earlier versions, adds to it) |
 //!
 //! Properties this layout gives:
 //! - Everything of one device is under `d/<device>/`. Device ids never contain `/` (they are
@@ -67,9 +67,16 @@ pub const RUNS: &str = "run/";
 /// Prefix of file server records.
 pub const FILES: &str = "file/";
 
-/// `file/<path>/downloads`: how often the file servers served the file.
+/// `file/<path>/downloads`: how often the file servers served the file, as earlier versions
+/// counted it (one key).
 pub fn file_downloads(path: &str) -> Vec<u8> {
     format!("{FILES}{}/downloads", escape(path)).into_bytes()
+}
+
+/// `file/<path>/downloads/<shard>`; with no shard, the prefix of the file's shards.
+pub fn file_download_shard(path: &str, shard: Option<u32>) -> Vec<u8> {
+    let shard = shard.map(|s| s.to_string()).unwrap_or_default();
+    format!("{FILES}{}/downloads/{shard}", escape(path)).into_bytes()
 }
 
 /// Prefix of FirmwareRollout runs.

@@ -266,17 +266,32 @@ pub async fn put_rollout_device(
     .await
 }
 
+/// Shards of a file's download count: concurrent downloads of one file (a rollout wave)
+/// add to different keys, so their transactions rarely conflict.
+pub const DOWNLOAD_COUNT_SHARDS: u32 = 32;
+
 /// How often the file servers served the file at `path` (as requested, such as
-/// `/fw/2.0.bin`).
+/// `/fw/2.0.bin`): the sum of its shards.
 pub async fn get_file_downloads(txn: &mut dyn Transaction, path: &str) -> Result<u64> {
-    Ok(get_json(txn, &ks::file_downloads(path)).await?.unwrap_or(0))
+    let mut count: u64 = get_json(txn, &ks::file_downloads(path)).await?.unwrap_or(0);
+    let shards = txn
+        .scan(
+            KeyRange::prefix(&ks::file_download_shard(path, None)),
+            usize::MAX,
+        )
+        .await?;
+    for (key, value) in shards {
+        count += decode::<u64>(&key, &value)?;
+    }
+    Ok(count)
 }
 
-/// Counts one download of the file at `path`.
-pub async fn count_file_download(txn: &mut dyn Transaction, path: &str) -> Result<u64> {
-    let count = get_file_downloads(txn, path).await? + 1;
-    txn.put(ks::file_downloads(path), encode(&count)?).await?;
-    Ok(count)
+/// Counts one download of the file at `path` in `shard` (any number; taken modulo
+/// [`DOWNLOAD_COUNT_SHARDS`]).
+pub async fn count_file_download(txn: &mut dyn Transaction, path: &str, shard: u32) -> Result<()> {
+    let key = ks::file_download_shard(path, Some(shard % DOWNLOAD_COUNT_SHARDS));
+    let count = get_json::<u64>(txn, &key).await?.unwrap_or(0) + 1;
+    txn.put(key, encode(&count)?).await
 }
 
 /// The device's own CWMP credentials, if it has any.

@@ -795,3 +795,55 @@ async fn a_tree_writer_writes_each_object_once() {
         .expect("index");
     assert_eq!(by_version, [dev]);
 }
+
+/// A file's download count is the sum of its shards and of the single key earlier versions
+/// kept; concurrent counts in different shards both commit, and other files are apart.
+#[tokio::test]
+async fn download_counts_add_up_across_shards() {
+    let (_dir, store) = open();
+    let path = "/fw/2.0.bin";
+    let mut txn = store.begin().await.expect("begin");
+    txn.put(b"file/%2Ffw%2F2.0.bin/downloads".to_vec(), b"5".to_vec())
+        .await
+        .expect("put");
+    txn.commit().await.expect("commit");
+
+    let mut one = store.begin().await.expect("begin");
+    let mut two = store.begin().await.expect("begin");
+    records::count_file_download(&mut *one, path, 1)
+        .await
+        .expect("count");
+    records::count_file_download(&mut *two, path, 2)
+        .await
+        .expect("count");
+    one.commit().await.expect("one commits");
+    two.commit()
+        .await
+        .expect("a count in another shard commits too");
+    for shard in [1, 1 + records::DOWNLOAD_COUNT_SHARDS, 7] {
+        let mut txn = store.begin().await.expect("begin");
+        records::count_file_download(&mut *txn, path, shard)
+            .await
+            .expect("count");
+        txn.commit().await.expect("commit");
+    }
+    let mut other = store.begin().await.expect("begin");
+    records::count_file_download(&mut *other, "/fw/2.0.bin.sig", 0)
+        .await
+        .expect("count");
+    other.commit().await.expect("commit");
+
+    let mut txn = store.begin().await.expect("begin");
+    let count = records::get_file_downloads(&mut *txn, path)
+        .await
+        .expect("read");
+    assert_eq!(count, 5 + 5);
+    let other = records::get_file_downloads(&mut *txn, "/fw/2.0.bin.sig")
+        .await
+        .expect("read");
+    assert_eq!(other, 1);
+    let none = records::get_file_downloads(&mut *txn, "/fw/1.0.bin")
+        .await
+        .expect("read");
+    assert_eq!(none, 0);
+}
