@@ -1,9 +1,9 @@
 //! Provisioning within one session: the pure planner's steps, with the device's tree and
 //! progress record loaded from and saved to the store.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeSet;
 
-use acs_model::{DeviceId, Millis, ParameterRecord, ProvisionRecord};
+use acs_model::{DeviceId, Millis, ParameterTree, ProvisionRecord};
 use acs_store::parameters::{TreeWriter, UnsavedObjects};
 use acs_store::{records, StoreError, Transaction};
 use cwmp::{Body, CwmpFault, EventCode, Inform};
@@ -26,7 +26,7 @@ const MAX_STEPS: u32 = 64;
 /// of a session and, after a conflict, the part that may be out of date.
 #[derive(Default)]
 struct TreeCache {
-    tree: Option<BTreeMap<String, ParameterRecord>>,
+    tree: Option<ParameterTree>,
     unsaved: UnsavedObjects,
 }
 
@@ -53,10 +53,9 @@ impl TreeCache {
         &mut self,
         txn: &mut dyn Transaction,
         device: &DeviceId,
-    ) -> Result<&mut BTreeMap<String, ParameterRecord>, StoreError> {
+    ) -> Result<&mut ParameterTree, StoreError> {
         if self.tree.is_none() {
-            let tree = records::scan_parameters(txn, device, "").await?;
-            self.tree = Some(tree.into_iter().collect());
+            self.tree = Some(records::load_tree(txn, device).await?);
         }
         Ok(self.tree.as_mut().expect("loaded above"))
     }
@@ -111,7 +110,7 @@ impl ProvisionRun {
             record.pending_instances.clear();
         }
         let mut tree = TreeCache::default();
-        let facts = resources.facts(identity, &*tree.load(txn, device).await?);
+        let facts = resources.facts(identity, tree.load(txn, device).await?.iter());
         let (desired, errors) = resources.desired(identity, &facts, root);
         for error in errors {
             tracing::warn!(%device, profile = %error.profile, error = %error.message, "profile not applicable");

@@ -7,6 +7,7 @@ pub mod parameter;
 pub mod provision;
 pub mod rollout;
 pub mod task;
+pub mod tree;
 
 pub use device::{ConnectionRequestInfo, CwmpCredentials, DeviceId, DeviceRecord, SessionLease};
 pub use mass::{DeviceTaskEntry, DeviceTaskRun};
@@ -14,6 +15,7 @@ pub use parameter::ParameterRecord;
 pub use provision::{PendingInstance, ProvisionRecord};
 pub use rollout::{DevicePhase, RolloutDevice, RolloutRun};
 pub use task::{FaultRecord, TaskRecord, TaskSpec, TaskStatus, TransferRecord};
+pub use tree::{ObjectRecords, ParameterTree, TreePath};
 
 /// Milliseconds since the Unix epoch; the clock is always passed in, never read here.
 pub type Millis = u64;

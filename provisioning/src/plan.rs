@@ -10,7 +10,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use acs_model::{ParameterRecord, PendingInstance};
+use acs_model::{ParameterTree, PendingInstance};
 use cwmp::{Body, ParameterValue, SetParameterAttribute, XsdType};
 
 use crate::desired::{DesiredObjects, DesiredState};
@@ -53,19 +53,17 @@ pub enum Step {
 /// device that leaves values out is not asked twice).
 pub fn next_step(
     desired: &DesiredState,
-    tree: &BTreeMap<String, ParameterRecord>,
+    tree: &ParameterTree,
     pending: &[PendingInstance],
     read: &BTreeSet<String>,
 ) -> Step {
     for path in &desired.refresh {
-        let mut subtree = tree
-            .range(path.clone()..)
-            .take_while(|(p, _)| p.starts_with(path.as_str()));
+        let mut subtree = tree.under(path);
         // Listed once GetParameterNames told the writability of what is under it.
         if !subtree.clone().any(|(_, r)| r.writable.is_some()) {
             return Step::Discover { path: path.clone() };
         }
-        if !read.contains(path) && subtree.any(|(p, r)| !p.ends_with('.') && r.value.is_none()) {
+        if !read.contains(path) && subtree.any(|(p, r)| !p.is_object() && r.value.is_none()) {
             return Step::Read {
                 names: vec![path.clone()],
             };
@@ -96,7 +94,7 @@ pub fn next_step(
     let attributes: Vec<SetParameterAttribute> = desired
         .notifications
         .iter()
-        .filter(|(path, (wanted, _))| tree.get(*path).and_then(|r| r.notification) != Some(*wanted))
+        .filter(|(path, (wanted, _))| tree.get(path).and_then(|r| r.notification) != Some(*wanted))
         .map(|(path, (wanted, _))| SetParameterAttribute {
             name: path.clone(),
             notification_change: true,
@@ -221,21 +219,19 @@ impl Step {
 /// The step one object table needs, adding the values its instances need to `values`.
 fn table_step(
     table: &DesiredObjects,
-    tree: &BTreeMap<String, ParameterRecord>,
+    tree: &ParameterTree,
     pending: &[PendingInstance],
     values: &mut Vec<ParameterValue>,
 ) -> Step {
-    let known: Vec<(&String, &ParameterRecord)> = tree
-        .range(table.path.clone()..)
-        .take_while(|(p, _)| p.starts_with(&table.path))
-        .collect();
-    if known.is_empty() {
+    if tree.under(&table.path).next().is_none() {
         return Step::Discover {
             path: table.path.clone(),
         };
     }
-    let instances: BTreeSet<String> = known
-        .iter()
+    // Instances are the objects right under the table (`<table>3.`); what is in them is in
+    // their objects or objects under those.
+    let instances: BTreeSet<String> = tree
+        .objects_under(&table.path)
         .filter_map(|(path, _)| {
             let number = path[table.path.len()..].split('.').next()?;
             number
@@ -330,6 +326,7 @@ pub fn same_value(stored: &str, desired: &str, xsd_type: &XsdType) -> bool {
 mod tests {
     use super::*;
     use crate::desired::{DesiredValue, Source};
+    use acs_model::ParameterRecord;
 
     fn record(value: &str) -> ParameterRecord {
         ParameterRecord {
@@ -386,11 +383,12 @@ mod tests {
                 },
             );
         }
-        let tree: BTreeMap<String, ParameterRecord> = [
+        let tree: ParameterTree = [
             ("Device.A".to_string(), record("true")),
             ("Device.B".to_string(), record("x")),
         ]
-        .into();
+        .into_iter()
+        .collect();
         match next_step(&desired, &tree, &[], &BTreeSet::new()) {
             Step::SetValues(values) => assert_eq!(
                 values.iter().map(|v| v.name.as_str()).collect::<Vec<_>>(),
@@ -403,7 +401,7 @@ mod tests {
     #[test]
     fn object_tables_are_discovered_read_added_configured_and_pruned() {
         let desired = mappings(true);
-        let mut tree = BTreeMap::new();
+        let mut tree = ParameterTree::default();
         assert_eq!(
             next_step(&desired, &tree, &[], &BTreeSet::new()),
             Step::Discover {
@@ -413,25 +411,22 @@ mod tests {
 
         // The device has instances 1 (ssh) and 3 (unknown key yet).
         tree.insert(
-            "Device.NAT.PortMapping.1.".to_string(),
+            "Device.NAT.PortMapping.1.",
+            ParameterRecord {
+                object: true,
+                ..Default::default()
+            },
+        );
+        tree.insert("Device.NAT.PortMapping.1.Description", record("ssh"));
+        tree.insert(
+            "Device.NAT.PortMapping.3.",
             ParameterRecord {
                 object: true,
                 ..Default::default()
             },
         );
         tree.insert(
-            "Device.NAT.PortMapping.1.Description".to_string(),
-            record("ssh"),
-        );
-        tree.insert(
-            "Device.NAT.PortMapping.3.".to_string(),
-            ParameterRecord {
-                object: true,
-                ..Default::default()
-            },
-        );
-        tree.insert(
-            "Device.NAT.PortMapping.3.Description".to_string(),
+            "Device.NAT.PortMapping.3.Description",
             ParameterRecord::default(),
         );
         assert_eq!(
@@ -441,10 +436,7 @@ mod tests {
             }
         );
 
-        tree.insert(
-            "Device.NAT.PortMapping.3.Description".to_string(),
-            record("ftp"),
-        );
+        tree.insert("Device.NAT.PortMapping.3.Description", record("ftp"));
         assert_eq!(
             next_step(&desired, &tree, &[], &BTreeSet::new()),
             Step::AddInstance {
@@ -460,7 +452,7 @@ mod tests {
             instance: "Device.NAT.PortMapping.4.".into(),
         }];
         tree.insert(
-            "Device.NAT.PortMapping.4.".to_string(),
+            "Device.NAT.PortMapping.4.",
             ParameterRecord {
                 object: true,
                 ..Default::default()
@@ -472,7 +464,7 @@ mod tests {
                 instance: "Device.NAT.PortMapping.3.".into()
             }
         );
-        tree.retain(|p, _| !p.starts_with("Device.NAT.PortMapping.3."));
+        tree.remove_subtree("Device.NAT.PortMapping.3.");
         match next_step(&desired, &tree, &pending, &BTreeSet::new()) {
             Step::SetValues(values) => {
                 let names: Vec<&str> = values.iter().map(|v| v.name.as_str()).collect();
@@ -492,7 +484,7 @@ mod tests {
     #[test]
     fn surplus_instances_stay_unless_asked() {
         let desired = mappings(false);
-        let tree: BTreeMap<String, ParameterRecord> = [
+        let tree: ParameterTree = [
             (
                 "Device.NAT.PortMapping.1.Description".to_string(),
                 record("ssh"),
@@ -514,7 +506,8 @@ mod tests {
                 record("other"),
             ),
         ]
-        .into();
+        .into_iter()
+        .collect();
         assert_eq!(
             next_step(&desired, &tree, &[], &BTreeSet::new()),
             Step::Converged
@@ -526,11 +519,12 @@ mod tests {
         let mut desired = DesiredState::default();
         desired.refresh.insert("Device.".into());
         // Only what the Inform carried: values, no writability.
-        let mut tree: BTreeMap<String, ParameterRecord> = [(
+        let mut tree: ParameterTree = [(
             "Device.DeviceInfo.SoftwareVersion".to_string(),
             record("1.0"),
         )]
-        .into();
+        .into_iter()
+        .collect();
         let none = BTreeSet::new();
         assert_eq!(
             next_step(&desired, &tree, &[], &none),
@@ -544,7 +538,7 @@ mod tests {
             ("Device.DeviceInfo.UpTime", None),
         ] {
             tree.insert(
-                path.to_string(),
+                path,
                 ParameterRecord {
                     value: value.map(|v| (v.to_string(), XsdType::String)),
                     writable: Some(false),
@@ -569,12 +563,12 @@ mod tests {
         desired
             .notifications
             .insert("Device.DeviceInfo.SoftwareVersion".into(), (2, source()));
-        let mut tree = BTreeMap::new();
+        let mut tree = ParameterTree::default();
         assert!(
             matches!(next_step(&desired, &tree, &[], &BTreeSet::new()), Step::SetNotifications(a) if a[0].notification == 2)
         );
         tree.insert(
-            "Device.DeviceInfo.SoftwareVersion".to_string(),
+            "Device.DeviceInfo.SoftwareVersion",
             ParameterRecord {
                 notification: Some(2),
                 ..Default::default()

@@ -275,10 +275,10 @@ impl ResourceSet {
     /// one), the values in its stored tree, and its identity as the `DeviceInfo` parameters
     /// (`ManufacturerOUI`, `ProductClass`, `SerialNumber`, `Manufacturer`) where the tree
     /// lacks them, so groups can match a device on its very first Inform.
-    pub fn facts<'t>(
+    pub fn facts<'t, P: ToString>(
         &self,
         identity: &DeviceIdStruct,
-        tree: impl IntoIterator<Item = (&'t String, &'t ParameterRecord)>,
+        tree: impl IntoIterator<Item = (P, &'t ParameterRecord)>,
     ) -> DeviceFacts {
         let resource = self.device_for(identity);
         let mut parameters: BTreeMap<String, String> = tree
@@ -287,7 +287,7 @@ impl ResourceSet {
                 record
                     .value
                     .as_ref()
-                    .map(|(v, _)| (path.clone(), v.clone()))
+                    .map(|(v, _)| (path.to_string(), v.clone()))
             })
             .collect();
         let root = if parameters

@@ -415,8 +415,8 @@ pub async fn find_devices_by_tag(
 // ----- parameters -----
 
 pub use crate::parameters::{
-    delete_parameter, delete_parameter_subtree, get_parameter, get_parameters, put_parameter,
-    scan_parameters,
+    delete_parameter, delete_parameter_subtree, get_parameter, get_parameters, load_tree,
+    put_parameter, scan_parameters,
 };
 
 /// Up to `limit` devices whose indexed parameter `path` has exactly `value`, in id order,

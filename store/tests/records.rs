@@ -1,9 +1,10 @@
 //! Typed records on the embedded store: trees, indexes, tasks, faults and prefix isolation.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeSet;
 
 use acs_model::{
-    DeviceId, DeviceRecord, FaultRecord, ParameterRecord, TaskRecord, TaskSpec, TaskStatus,
+    DeviceId, DeviceRecord, FaultRecord, ParameterRecord, ParameterTree, TaskRecord, TaskSpec,
+    TaskStatus,
 };
 use acs_store::parameters::TreeWriter;
 use acs_store::{ids, records, EmbeddedStore, KeyRange, KvPair, Store, StoreError, Transaction};
@@ -740,13 +741,14 @@ async fn a_tree_writer_writes_each_object_once() {
     // The same tree, known in memory: objects are built from it, nothing is read; a removed
     // subtree stays removed for later writes in the same writer.
     let mut txn = store.begin().await.expect("begin");
-    let mut known: BTreeMap<String, ParameterRecord> =
-        records::scan_parameters(&mut *txn, &dev, "")
-            .await
-            .expect("scan")
-            .into_iter()
-            .collect();
+    let mut known = records::load_tree(&mut *txn, &dev).await.expect("load");
     assert_eq!(known.len(), 10 * 51 + 1);
+    let scanned: ParameterTree = records::scan_parameters(&mut *txn, &dev, "")
+        .await
+        .expect("scan")
+        .into_iter()
+        .collect();
+    assert_eq!(known, scanned, "loaded by object as scanned by path");
     drop(txn);
     let mut counting = Counting::begin(&store).await;
     let mut writer =

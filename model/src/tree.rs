@@ -1,0 +1,384 @@
+//! A device's whole parameter tree in memory, held by object as the store keeps it.
+//!
+//! Paths of a tree share long prefixes (`Device.WiFi.AccessPoint.1.Security.`), so a map keyed
+//! by full path spends most of a lookup comparing those prefixes again and again. Here a path
+//! is split once into its object (`Device.WiFi.AccessPoint.1.Security.`) and its name in the
+//! object (`KeyPassphrase`): a lookup searches the objects (a tenth as many as parameters), then
+//! the object's few names, and an object is at hand whole when it is written.
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::ops::Bound;
+
+use crate::ParameterRecord;
+
+/// Where `path` is kept: its object's path and, for a parameter, its name in the object. An
+/// object path (ending with `.`) is its own object; a path without a dot is in the object `""`.
+pub fn slot(path: &str) -> (&str, Option<&str>) {
+    if path.ends_with('.') {
+        return (path, None);
+    }
+    match path.rfind('.') {
+        Some(dot) => (&path[..=dot], Some(&path[dot + 1..])),
+        None => ("", Some(path)),
+    }
+}
+
+/// The records of one object: its own (once the device reported it) and those of the
+/// parameters directly in it, by name.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ObjectRecords {
+    /// The object itself.
+    pub object: Option<ParameterRecord>,
+    /// Parameters directly in the object, by their last path segment.
+    pub parameters: BTreeMap<String, ParameterRecord>,
+}
+
+impl ObjectRecords {
+    /// The object's own record (`None`) or that of its parameter `name`.
+    pub fn get(&self, name: Option<&str>) -> Option<&ParameterRecord> {
+        match name {
+            None => self.object.as_ref(),
+            Some(name) => self.parameters.get(name),
+        }
+    }
+
+    /// The object's own record (`None`) or that of its parameter `name`, to change.
+    pub fn get_mut(&mut self, name: Option<&str>) -> Option<&mut ParameterRecord> {
+        match name {
+            None => self.object.as_mut(),
+            Some(name) => self.parameters.get_mut(name),
+        }
+    }
+
+    /// Whether it holds no record at all.
+    pub fn is_empty(&self) -> bool {
+        self.object.is_none() && self.parameters.is_empty()
+    }
+
+    /// Its records in path order (the object's own first), with their names.
+    fn records(&self) -> impl Iterator<Item = (Option<&str>, &ParameterRecord)> + Clone {
+        let object = self.object.iter().map(|record| (None, record));
+        let parameters = self
+            .parameters
+            .iter()
+            .map(|(name, record)| (Some(name.as_str()), record));
+        object.chain(parameters)
+    }
+}
+
+/// The path of a record of a [`ParameterTree`], as its object's path and its name.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TreePath<'t> {
+    /// The object's path.
+    pub object: &'t str,
+    /// The parameter's name in it (`None` for the object itself).
+    pub name: Option<&'t str>,
+}
+
+impl TreePath<'_> {
+    /// Whether this is an object's own record.
+    pub fn is_object(&self) -> bool {
+        self.name.is_none()
+    }
+
+    /// Whether the full path starts with `prefix`.
+    pub fn starts_with(&self, prefix: &str) -> bool {
+        match prefix.strip_prefix(self.object) {
+            Some(rest) => self.name.unwrap_or_default().starts_with(rest),
+            None => self.object.starts_with(prefix),
+        }
+    }
+
+    /// Writes the full path into `out` (cleared first), sparing an allocation per record.
+    pub fn write_to(&self, out: &mut String) {
+        out.clear();
+        out.push_str(self.object);
+        out.push_str(self.name.unwrap_or_default());
+    }
+}
+
+impl fmt::Display for TreePath<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.object)?;
+        f.write_str(self.name.unwrap_or_default())
+    }
+}
+
+/// A device's parameter tree by object: object path, then name in the object.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ParameterTree {
+    objects: BTreeMap<String, ObjectRecords>,
+}
+
+impl ParameterTree {
+    /// The record at `path`.
+    pub fn get(&self, path: &str) -> Option<&ParameterRecord> {
+        let (object, name) = slot(path);
+        self.objects.get(object)?.get(name)
+    }
+
+    /// The records of the object at `path` (an object path, or `""`).
+    pub fn object(&self, path: &str) -> Option<&ObjectRecords> {
+        self.objects.get(path)
+    }
+
+    /// The record at `path` to change in place, a default one inserted when there is none
+    /// (which the caller removes again if it is not to be kept). Returns the record and
+    /// whether it was there.
+    pub fn get_or_insert(&mut self, path: &str) -> (&mut ParameterRecord, bool) {
+        let (object, name) = slot(path);
+        if !self.objects.contains_key(object) {
+            self.objects
+                .insert(object.to_string(), ObjectRecords::default());
+        }
+        let records = self.objects.get_mut(object).expect("inserted above");
+        match name {
+            None => {
+                let existed = records.object.is_some();
+                (records.object.get_or_insert_with(Default::default), existed)
+            }
+            Some(name) => {
+                if records.parameters.contains_key(name) {
+                    let record = records.parameters.get_mut(name).expect("checked above");
+                    (record, true)
+                } else {
+                    let record = records.parameters.entry(name.to_string()).or_default();
+                    (record, false)
+                }
+            }
+        }
+    }
+
+    /// Creates or replaces the record at `path`; returns the one it replaced.
+    pub fn insert(
+        &mut self,
+        path: impl AsRef<str>,
+        record: ParameterRecord,
+    ) -> Option<ParameterRecord> {
+        let (slot, existed) = self.get_or_insert(path.as_ref());
+        let old = std::mem::replace(slot, record);
+        existed.then_some(old)
+    }
+
+    /// Removes the record at `path` (exactly `path`, not what it prefixes); returns it.
+    pub fn remove(&mut self, path: &str) -> Option<ParameterRecord> {
+        let (object, name) = slot(path);
+        let records = self.objects.get_mut(object)?;
+        let removed = match name {
+            None => records.object.take(),
+            Some(name) => records.parameters.remove(name),
+        };
+        if records.is_empty() {
+            self.objects.remove(object);
+        }
+        removed
+    }
+
+    /// Removes every record whose path starts with `prefix`, an object path (or `""` for the
+    /// whole tree).
+    pub fn remove_subtree(&mut self, prefix: &str) {
+        if prefix.is_empty() {
+            self.objects.clear();
+            return;
+        }
+        let mut removed = self.objects.split_off(prefix);
+        // Every object path under `prefix` sorts before `prefix` with its final `.` made `/`.
+        let end = format!("{}/", &prefix[..prefix.len() - 1]);
+        let mut kept = removed.split_off(&end);
+        self.objects.append(&mut kept);
+    }
+
+    /// The objects whose path starts with `prefix`, in path order.
+    pub fn objects_under<'t>(
+        &'t self,
+        prefix: &'t str,
+    ) -> impl Iterator<Item = (&'t str, &'t ObjectRecords)> + 't {
+        self.objects
+            .range::<str, _>((Bound::Included(prefix), Bound::Unbounded))
+            .take_while(move |(path, _)| path.starts_with(prefix))
+            .map(|(path, records)| (path.as_str(), records))
+    }
+
+    /// Every record whose full path starts with `prefix` (`""` for all of them), object by
+    /// object: an object's own record, then its parameters, then the objects under it.
+    pub fn under<'t>(
+        &'t self,
+        prefix: &'t str,
+    ) -> impl Iterator<Item = (TreePath<'t>, &'t ParameterRecord)> + Clone + 't {
+        let covering = slot(prefix).0;
+        self.objects
+            .range::<str, _>((Bound::Included(covering), Bound::Unbounded))
+            .take_while(move |(path, _)| path.starts_with(covering))
+            .flat_map(|(path, records)| {
+                records.records().map(move |(name, record)| {
+                    let path = TreePath {
+                        object: path.as_str(),
+                        name,
+                    };
+                    (path, record)
+                })
+            })
+            .filter(move |(path, _)| path.starts_with(prefix))
+    }
+
+    /// Every record of the tree (see [`ParameterTree::under`] for the order).
+    pub fn iter(&self) -> impl Iterator<Item = (TreePath<'_>, &ParameterRecord)> + Clone + '_ {
+        self.under("")
+    }
+
+    /// Adds a decoded object (replacing what was held for it).
+    pub fn insert_object(&mut self, path: String, records: ObjectRecords) {
+        if !records.is_empty() {
+            self.objects.insert(path, records);
+        }
+    }
+
+    /// How many records it holds.
+    pub fn len(&self) -> usize {
+        self.objects
+            .values()
+            .map(|o| usize::from(o.object.is_some()) + o.parameters.len())
+            .sum()
+    }
+
+    /// Whether it holds no record.
+    pub fn is_empty(&self) -> bool {
+        self.objects.is_empty()
+    }
+}
+
+impl<P: AsRef<str>> FromIterator<(P, ParameterRecord)> for ParameterTree {
+    fn from_iter<I: IntoIterator<Item = (P, ParameterRecord)>>(iter: I) -> Self {
+        let mut tree = ParameterTree::default();
+        for (path, record) in iter {
+            tree.insert(path, record);
+        }
+        tree
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn valued(value: &str) -> ParameterRecord {
+        ParameterRecord {
+            value: Some((value.to_string(), Default::default())),
+            ..ParameterRecord::default()
+        }
+    }
+
+    fn tree(paths: &[&str]) -> ParameterTree {
+        paths.iter().map(|p| (*p, valued(p))).collect()
+    }
+
+    fn paths<'t>(items: impl Iterator<Item = (TreePath<'t>, &'t ParameterRecord)>) -> Vec<String> {
+        items.map(|(path, _)| path.to_string()).collect()
+    }
+
+    #[test]
+    fn paths_map_to_their_object() {
+        assert_eq!(
+            slot("Device.WiFi.SSID.1.SSID"),
+            ("Device.WiFi.SSID.1.", Some("SSID"))
+        );
+        assert_eq!(slot("Device.WiFi."), ("Device.WiFi.", None));
+        assert_eq!(slot("Loose"), ("", Some("Loose")));
+    }
+
+    #[test]
+    fn records_are_found_inserted_and_removed_by_full_path() {
+        let mut tree = tree(&["Device.", "Device.A", "Device.B.C", "Loose"]);
+        assert_eq!(tree.len(), 4);
+        assert_eq!(tree.get("Device.B.C"), Some(&valued("Device.B.C")));
+        assert_eq!(tree.get("Device.B."), None, "its object was never reported");
+        assert_eq!(tree.get("Loose"), Some(&valued("Loose")));
+        assert_eq!(
+            tree.insert("Device.A", valued("new")),
+            Some(valued("Device.A"))
+        );
+        let (record, existed) = tree.get_or_insert("Device.B.D");
+        assert!(!existed);
+        record.timestamp = 7;
+        assert_eq!(tree.get("Device.B.D").map(|r| r.timestamp), Some(7));
+        assert_eq!(tree.remove("Device.B.C"), Some(valued("Device.B.C")));
+        assert_eq!(tree.remove("Device.B.D").map(|r| r.timestamp), Some(7));
+        assert!(tree.object("Device.B.").is_none(), "an emptied object goes");
+        assert_eq!(tree.remove("Device.B.D"), None);
+        assert_eq!(tree.len(), 3);
+    }
+
+    #[test]
+    fn records_under_a_prefix_are_listed_object_by_object() {
+        let tree = tree(&[
+            "Device.",
+            "Device.A",
+            "Device.B.",
+            "Device.B.C",
+            "Device.B.D.1.E",
+            "Device.B.F",
+            "Device.Bz",
+            "Device2.Y",
+            "Loose",
+        ]);
+        assert_eq!(
+            paths(tree.under("Device.B.")),
+            ["Device.B.", "Device.B.C", "Device.B.F", "Device.B.D.1.E"]
+        );
+        assert_eq!(
+            paths(tree.under("Device.B")),
+            [
+                "Device.Bz",
+                "Device.B.",
+                "Device.B.C",
+                "Device.B.F",
+                "Device.B.D.1.E"
+            ]
+        );
+        assert_eq!(paths(tree.under("Device.B.F")), ["Device.B.F"]);
+        assert_eq!(paths(tree.under("Lo")), ["Loose"]);
+        assert_eq!(tree.iter().count(), 9);
+        assert_eq!(
+            tree.objects_under("Device.B.")
+                .map(|(path, _)| path)
+                .collect::<Vec<_>>(),
+            ["Device.B.", "Device.B.D.1."]
+        );
+        let mut full = String::new();
+        let (path, _) = tree.under("Device.B.D.").next().expect("a record");
+        path.write_to(&mut full);
+        assert_eq!(full, "Device.B.D.1.E");
+        assert!(!path.is_object());
+    }
+
+    #[test]
+    fn a_subtree_is_removed_whole_and_alone() {
+        let mut tree = tree(&[
+            "Device.X.",
+            "Device.X.1.",
+            "Device.X.1.A",
+            "Device.X.10.B",
+            "Device.X.2.C",
+            "Device.X.Count",
+            "Device.XY.Z",
+            "Device.Y",
+        ]);
+        tree.remove_subtree("Device.X.1.");
+        assert_eq!(
+            paths(tree.iter()),
+            [
+                "Device.Y",
+                "Device.X.",
+                "Device.X.Count",
+                "Device.X.10.B",
+                "Device.X.2.C",
+                "Device.XY.Z"
+            ]
+        );
+        tree.remove_subtree("Device.X.");
+        assert_eq!(paths(tree.iter()), ["Device.Y", "Device.XY.Z"]);
+        tree.remove_subtree("");
+        assert!(tree.is_empty());
+    }
+}
