@@ -1,14 +1,16 @@
 //! A device's whole parameter tree in memory, held by object as the store keeps it.
 //!
-//! Paths of a tree share long prefixes (`Device.WiFi.AccessPoint.1.Security.`), so a map keyed
-//! by full path spends most of a lookup comparing those prefixes again and again. Here a path
-//! is split once into its object (`Device.WiFi.AccessPoint.1.Security.`) and its name in the
-//! object (`KeyPassphrase`): a lookup searches the objects (a tenth as many as parameters), then
-//! the object's few names, and an object is at hand whole when it is written.
+//! Paths of a tree share long prefixes (`Device.WiFi.AccessPoint.1.Security.`), so an ordered
+//! map keyed by path spends most of a lookup comparing those prefixes again and again. Here a
+//! path is split once into its object (`Device.WiFi.AccessPoint.1.Security.`) and its name in
+//! the object (`KeyPassphrase`): a lookup hashes the object's path once, then searches the
+//! object's few names, and an object is at hand whole when it is written. Nothing that reads
+//! a tree needs its records in order, so objects are not kept in order.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::fmt;
-use std::ops::Bound;
+
+use foldhash::fast::RandomState;
 
 use crate::ParameterRecord;
 
@@ -108,7 +110,7 @@ impl fmt::Display for TreePath<'_> {
 /// A device's parameter tree by object: object path, then name in the object.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct ParameterTree {
-    objects: BTreeMap<String, ObjectRecords>,
+    objects: HashMap<String, ObjectRecords, RandomState>,
 }
 
 impl ParameterTree {
@@ -180,49 +182,40 @@ impl ParameterTree {
     pub fn remove_subtree(&mut self, prefix: &str) {
         if prefix.is_empty() {
             self.objects.clear();
-            return;
+        } else {
+            self.objects.retain(|path, _| !path.starts_with(prefix));
         }
-        let mut removed = self.objects.split_off(prefix);
-        // Every object path under `prefix` sorts before `prefix` with its final `.` made `/`.
-        let end = format!("{}/", &prefix[..prefix.len() - 1]);
-        let mut kept = removed.split_off(&end);
-        self.objects.append(&mut kept);
     }
 
-    /// The objects whose path starts with `prefix`, in path order.
+    /// The objects whose path starts with `prefix`, in no particular order.
     pub fn objects_under<'t>(
         &'t self,
         prefix: &'t str,
-    ) -> impl Iterator<Item = (&'t str, &'t ObjectRecords)> + 't {
+    ) -> impl Iterator<Item = (&'t str, &'t ObjectRecords)> + Clone + 't {
         self.objects
-            .range::<str, _>((Bound::Included(prefix), Bound::Unbounded))
-            .take_while(move |(path, _)| path.starts_with(prefix))
+            .iter()
+            .filter(move |(path, _)| path.starts_with(prefix))
             .map(|(path, records)| (path.as_str(), records))
     }
 
     /// Every record whose full path starts with `prefix` (`""` for all of them), object by
-    /// object: an object's own record, then its parameters, then the objects under it.
+    /// object (in no particular order): an object's own record, then its parameters.
     pub fn under<'t>(
         &'t self,
         prefix: &'t str,
     ) -> impl Iterator<Item = (TreePath<'t>, &'t ParameterRecord)> + Clone + 't {
         let covering = slot(prefix).0;
-        self.objects
-            .range::<str, _>((Bound::Included(covering), Bound::Unbounded))
-            .take_while(move |(path, _)| path.starts_with(covering))
+        self.objects_under(covering)
             .flat_map(|(path, records)| {
                 records.records().map(move |(name, record)| {
-                    let path = TreePath {
-                        object: path.as_str(),
-                        name,
-                    };
+                    let path = TreePath { object: path, name };
                     (path, record)
                 })
             })
             .filter(move |(path, _)| path.starts_with(prefix))
     }
 
-    /// Every record of the tree (see [`ParameterTree::under`] for the order).
+    /// Every record of the tree (in no particular order).
     pub fn iter(&self) -> impl Iterator<Item = (TreePath<'_>, &ParameterRecord)> + Clone + '_ {
         self.under("")
     }
@@ -273,8 +266,11 @@ mod tests {
         paths.iter().map(|p| (*p, valued(p))).collect()
     }
 
+    /// The full paths, sorted.
     fn paths<'t>(items: impl Iterator<Item = (TreePath<'t>, &'t ParameterRecord)>) -> Vec<String> {
-        items.map(|(path, _)| path.to_string()).collect()
+        let mut paths: Vec<String> = items.map(|(path, _)| path.to_string()).collect();
+        paths.sort();
+        paths
     }
 
     #[test]
@@ -324,27 +320,24 @@ mod tests {
         ]);
         assert_eq!(
             paths(tree.under("Device.B.")),
-            ["Device.B.", "Device.B.C", "Device.B.F", "Device.B.D.1.E"]
+            ["Device.B.", "Device.B.C", "Device.B.D.1.E", "Device.B.F"]
         );
         assert_eq!(
             paths(tree.under("Device.B")),
             [
-                "Device.Bz",
                 "Device.B.",
                 "Device.B.C",
+                "Device.B.D.1.E",
                 "Device.B.F",
-                "Device.B.D.1.E"
+                "Device.Bz"
             ]
         );
         assert_eq!(paths(tree.under("Device.B.F")), ["Device.B.F"]);
         assert_eq!(paths(tree.under("Lo")), ["Loose"]);
         assert_eq!(tree.iter().count(), 9);
-        assert_eq!(
-            tree.objects_under("Device.B.")
-                .map(|(path, _)| path)
-                .collect::<Vec<_>>(),
-            ["Device.B.", "Device.B.D.1."]
-        );
+        let mut objects: Vec<&str> = tree.objects_under("Device.B.").map(|(p, _)| p).collect();
+        objects.sort();
+        assert_eq!(objects, ["Device.B.", "Device.B.D.1."]);
         let mut full = String::new();
         let (path, _) = tree.under("Device.B.D.").next().expect("a record");
         path.write_to(&mut full);
@@ -368,16 +361,16 @@ mod tests {
         assert_eq!(
             paths(tree.iter()),
             [
-                "Device.Y",
                 "Device.X.",
-                "Device.X.Count",
                 "Device.X.10.B",
                 "Device.X.2.C",
-                "Device.XY.Z"
+                "Device.X.Count",
+                "Device.XY.Z",
+                "Device.Y"
             ]
         );
         tree.remove_subtree("Device.X.");
-        assert_eq!(paths(tree.iter()), ["Device.Y", "Device.XY.Z"]);
+        assert_eq!(paths(tree.iter()), ["Device.XY.Z", "Device.Y"]);
         tree.remove_subtree("");
         assert!(tree.is_empty());
     }
