@@ -7,10 +7,10 @@
 //! object's few names, and an object is at hand whole when it is written. Nothing that reads
 //! a tree needs its records in order, so objects are not kept in order.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 use std::fmt;
 
-use foldhash::fast::RandomState;
+use hashbrown::HashMap;
 
 use crate::ParameterRecord;
 
@@ -110,7 +110,7 @@ impl fmt::Display for TreePath<'_> {
 /// A device's parameter tree by object: object path, then name in the object.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct ParameterTree {
-    objects: HashMap<String, ObjectRecords, RandomState>,
+    objects: HashMap<String, ObjectRecords>,
 }
 
 impl ParameterTree {
@@ -130,11 +130,8 @@ impl ParameterTree {
     /// whether it was there.
     pub fn get_or_insert(&mut self, path: &str) -> (&mut ParameterRecord, bool) {
         let (object, name) = slot(path);
-        if !self.objects.contains_key(object) {
-            self.objects
-                .insert(object.to_string(), ObjectRecords::default());
-        }
-        let records = self.objects.get_mut(object).expect("inserted above");
+        // One hash of the object's path, and an allocation only for a new object.
+        let records = self.objects.entry_ref(object).or_default();
         match name {
             None => {
                 let existed = records.object.is_some();
