@@ -188,7 +188,7 @@ impl DeviceSession {
         now: Millis,
         outcome: &mut Outcome,
     ) -> Result<(), StoreError> {
-        let facts = read_inform(inform);
+        let mut facts = read_inform(inform);
         let existing = records::get_device(txn, &self.device).await?;
         let mut device = existing.clone().unwrap_or_else(|| DeviceRecord {
             id: self.device.clone(),
@@ -218,7 +218,7 @@ impl DeviceSession {
         }
         device.remote_address = remote.to_string();
         records::put_device(txn, &device).await?;
-        apply_updates(txn, &self.device, &facts.updates, now).await?;
+        apply_updates(txn, &self.device, std::mem::take(&mut facts.updates), now).await?;
 
         for mut task in records::list_tasks(txn, &self.device).await? {
             if completes(&facts, &task) {
@@ -368,7 +368,7 @@ impl DeviceSession {
                             xsd_type: p.xsd_type.clone(),
                         })
                         .collect();
-                    apply_updates(txn, &self.device, &updates, now).await?;
+                    apply_updates(txn, &self.device, updates, now).await?;
                 }
                 return Ok(());
             }
@@ -390,7 +390,7 @@ impl DeviceSession {
         let stored = records::get_task(txn, &task_id).await?;
         let deleted = stored.is_none();
         let mut task = stored.unwrap_or(*sent);
-        let advance = match task_plan::advance(&task, &stage, body) {
+        let mut advance = match task_plan::advance(&task, &stage, body) {
             Ok(advance) => advance,
             Err(unexpected) => {
                 let fault = CwmpFault::with_text(8003, unexpected.0);
@@ -399,7 +399,8 @@ impl DeviceSession {
                     .await;
             }
         };
-        apply_updates(txn, &self.device, &advance.updates, now).await?;
+        let updates = std::mem::take(&mut advance.updates);
+        apply_updates(txn, &self.device, updates, now).await?;
         if deleted {
             return Ok(());
         }
@@ -614,7 +615,7 @@ fn finish(task: &mut TaskRecord, now: Millis, result: Option<serde_json::Value>)
 pub async fn apply_updates(
     txn: &mut dyn Transaction,
     device: &DeviceId,
-    updates: &[TreeUpdate],
+    updates: Vec<TreeUpdate>,
     now: Millis,
 ) -> Result<(), StoreError> {
     let mut writer = TreeWriter::new(device)?;
@@ -623,25 +624,29 @@ pub async fn apply_updates(
 }
 
 /// Makes tree updates through `writer` (which the caller finishes), keeping only what changed.
+/// The updates' values move into the tree.
 pub async fn write_updates(
     txn: &mut dyn Transaction,
     writer: &mut TreeWriter<'_>,
-    updates: &[TreeUpdate],
+    updates: Vec<TreeUpdate>,
     now: Millis,
 ) -> Result<(), StoreError> {
     // The paths the updates say exist, for a prune that follows them.
-    let mut listed: HashSet<&str, foldhash::fast::RandomState> = HashSet::default();
+    let prunes = updates
+        .iter()
+        .any(|update| matches!(update, TreeUpdate::Prune { .. }));
+    let mut listed: HashSet<String, foldhash::fast::RandomState> = HashSet::default();
     for update in updates {
         match update {
             TreeUpdate::Reset => {
                 writer.remove_subtree(txn, "").await?;
             }
             TreeUpdate::DeleteSubtree { path } => {
-                writer.remove_subtree(txn, path).await?;
+                writer.remove_subtree(txn, &path).await?;
             }
             TreeUpdate::Prune { root } => {
                 writer
-                    .remove_under_unless(txn, root, |path| listed.contains(path))
+                    .remove_under_unless(txn, &root, |path| listed.contains(path))
                     .await?;
             }
             TreeUpdate::Value {
@@ -649,27 +654,29 @@ pub async fn write_updates(
                 value,
                 xsd_type,
             } => {
-                let change = |record: &mut ParameterRecord| match &mut record.value {
-                    Some((old_value, old_type)) if old_value == value && old_type == xsd_type => {
+                let change = move |record: &mut ParameterRecord| match &record.value {
+                    Some((old_value, old_type)) if *old_value == value && *old_type == xsd_type => {
                         false
                     }
-                    slot => {
-                        *slot = Some((value.clone(), xsd_type.clone()));
+                    _ => {
+                        record.value = Some((value, xsd_type));
                         true
                     }
                 };
-                merge(txn, writer, path, now, change).await?
+                merge(txn, writer, &path, now, change).await?
             }
             TreeUpdate::Exists { path, writable } => {
-                listed.insert(path.as_str());
                 let change = |record: &mut ParameterRecord| {
                     let object = path.ends_with('.');
-                    let changed = record.writable != Some(*writable) || record.object != object;
-                    record.writable = Some(*writable);
+                    let changed = record.writable != Some(writable) || record.object != object;
+                    record.writable = Some(writable);
                     record.object = object;
                     changed
                 };
-                merge(txn, writer, path, now, change).await?
+                merge(txn, writer, &path, now, change).await?;
+                if prunes {
+                    listed.insert(path);
+                }
             }
             TreeUpdate::Attributes {
                 path,
@@ -678,17 +685,17 @@ pub async fn write_updates(
             } => {
                 let change = |record: &mut ParameterRecord| {
                     let mut changed = false;
-                    if notification.is_some() && record.notification != *notification {
-                        record.notification = *notification;
+                    if notification.is_some() && record.notification != notification {
+                        record.notification = notification;
                         changed = true;
                     }
-                    if access_list.is_some() && record.access_list != *access_list {
-                        record.access_list = access_list.clone();
+                    if access_list.is_some() && record.access_list != access_list {
+                        record.access_list = access_list;
                         changed = true;
                     }
                     changed
                 };
-                merge(txn, writer, path, now, change).await?
+                merge(txn, writer, &path, now, change).await?
             }
         }
     }

@@ -198,7 +198,7 @@ impl ProvisionRun {
             Err(message) => return Ok(Err(message)),
         };
         let mut writer = self.tree.writer(txn, &self.device).await?;
-        write_updates(txn, &mut writer, &updates, now).await?;
+        write_updates(txn, &mut writer, updates, now).await?;
         if matches!(step, Step::Discover { .. }) {
             // A listing is stored with the values read next (or at the end of provisioning).
             self.tree.unsaved = writer.defer()?;
