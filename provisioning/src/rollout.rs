@@ -899,6 +899,15 @@ mod tests {
             result
         }
 
+        /// The devices of the canary wave.
+        fn canary(&self) -> Vec<String> {
+            self.devices
+                .iter()
+                .filter(|d| d.wave == 0)
+                .map(|d| d.device.0.clone())
+                .collect()
+        }
+
         /// Devices downloading finish: `fail` of them fault, the rest come back on 2.0.
         fn devices_act(&mut self, now: Millis, fail: &dyn Fn(&str) -> bool) {
             for (id, (version, last, download)) in self.state.iter_mut() {
@@ -943,12 +952,7 @@ mod tests {
         let s = strategy();
         let mut fleet = Fleet::new(10, &s);
         fleet.tick(&s, 1, false, true);
-        let canary: Vec<String> = fleet
-            .devices
-            .iter()
-            .filter(|d| d.wave == 0)
-            .map(|d| d.device.0.clone())
-            .collect();
+        let canary = fleet.canary();
         // One canary device fails, twice (retries: 1).
         let bad = canary[0].clone();
         for round in 0..3 {
@@ -983,12 +987,7 @@ mod tests {
         let s = strategy();
         let mut fleet = Fleet::new(10, &s);
         fleet.tick(&s, 1, false, true);
-        let canary: Vec<String> = fleet
-            .devices
-            .iter()
-            .filter(|d| d.wave == 0)
-            .map(|d| d.device.0.clone())
-            .collect();
+        let canary = fleet.canary();
         // Both canaries' Downloads fault (say, sent twice and refused the second time), yet
         // both devices install the first one.
         for id in &canary {
@@ -1122,12 +1121,7 @@ mod tests {
             next_window: Some((50_000, 80_000)),
             rate_allowance: 1000,
         };
-        let canary: Vec<String> = fleet
-            .devices
-            .iter()
-            .filter(|d| d.wave == 0)
-            .map(|d| d.device.0.clone())
-            .collect();
+        let canary = fleet.canary();
         // The first canary device speaks CWMP 1.0: its work is held.
         let old = canary[0].clone();
         let result = tick_with(&mut fleet, &tick, &|id, (v, _, dl)| Observation {
