@@ -35,6 +35,13 @@ async fn run_task_done(
     task
 }
 
+/// The device as the API shows it.
+async fn stored_device(acs: &Acs, cpe: &Cpe) -> Value {
+    acs.get(&format!("/api/v1/devices/{}", cpe.device_id()))
+        .await
+        .1
+}
+
 #[tokio::test]
 async fn bootstrap_then_periodic_inform_stores_the_device() {
     let (_dir, acs) = start().await;
@@ -60,9 +67,7 @@ async fn bootstrap_then_periodic_inform_stores_the_device() {
         .unwrap()
         .value = "1.0.1".into();
     cpe.session().await;
-    let (_, device) = acs
-        .get(&format!("/api/v1/devices/{}", cpe.device_id()))
-        .await;
+    let device = stored_device(&acs, &cpe).await;
     assert_eq!(device["lastEvents"], json!(["2 PERIODIC"]));
     assert!(device["lastInform"].as_u64().unwrap() > first_inform);
     assert_eq!(param(&device, "Device.DeviceInfo.SoftwareVersion"), "1.0.1");
@@ -118,9 +123,7 @@ async fn get_set_refresh_and_objects_through_the_api() {
     )
     .await;
     assert_eq!(cpe.parameters["Device.WiFi.SSID.1.SSID"].value, "kube-acs");
-    let (_, device) = acs
-        .get(&format!("/api/v1/devices/{}", cpe.device_id()))
-        .await;
+    let device = stored_device(&acs, &cpe).await;
     assert_eq!(param(&device, "Device.WiFi.SSID.1.SSID"), "kube-acs");
     assert_eq!(
         device["parameters"]["Device.WiFi.SSID.1.Enable"]["value"][1],
@@ -135,9 +138,7 @@ async fn get_set_refresh_and_objects_through_the_api() {
         json!({"name": "getParameterNames", "parameterPath": "Device."}),
     )
     .await;
-    let (_, device) = acs
-        .get(&format!("/api/v1/devices/{}", cpe.device_id()))
-        .await;
+    let device = stored_device(&acs, &cpe).await;
     assert_eq!(
         device["parameters"]["Device.DeviceInfo.UpTime"]["writable"],
         false
@@ -163,9 +164,7 @@ async fn get_set_refresh_and_objects_through_the_api() {
     .await;
     assert_eq!(task["result"]["instanceNumber"], 2);
     assert_eq!(cpe.parameters["Device.IP.Interface.2.Alias"].value, "iptv");
-    let (_, device) = acs
-        .get(&format!("/api/v1/devices/{}", cpe.device_id()))
-        .await;
+    let device = stored_device(&acs, &cpe).await;
     assert_eq!(param(&device, "Device.IP.Interface.2.Alias"), "iptv");
 
     run_task_done(
@@ -176,9 +175,7 @@ async fn get_set_refresh_and_objects_through_the_api() {
     )
     .await;
     assert!(!cpe.parameters.contains_key("Device.IP.Interface.2.Alias"));
-    let (_, device) = acs
-        .get(&format!("/api/v1/devices/{}", cpe.device_id()))
-        .await;
+    let device = stored_device(&acs, &cpe).await;
     assert!(device["parameters"]
         .get("Device.IP.Interface.2.Alias")
         .is_none());
@@ -196,9 +193,7 @@ async fn get_set_refresh_and_objects_through_the_api() {
         json!({"name": "getParameterNames", "parameterPath": "Device.IP."}),
     )
     .await;
-    let (_, device) = acs
-        .get(&format!("/api/v1/devices/{}", cpe.device_id()))
-        .await;
+    let device = stored_device(&acs, &cpe).await;
     let parameters = &device["parameters"];
     assert!(parameters.get("Device.IP.Interface.1.Alias").is_none());
     assert_eq!(parameters["Device.IP.Interface.1."]["object"], true);
@@ -249,9 +244,7 @@ async fn download_finishes_at_transfer_complete_and_failures_are_retried() {
     cpe.session().await;
     let (_, task) = acs.get(&format!("/api/v1/tasks/{id}")).await;
     assert_eq!(task["status"], "done", "{task}");
-    let (_, device) = acs
-        .get(&format!("/api/v1/devices/{}", cpe.device_id()))
-        .await;
+    let device = stored_device(&acs, &cpe).await;
     assert_eq!(param(&device, "Device.DeviceInfo.SoftwareVersion"), "2.0.0");
 
     // A corrupted image: TransferComplete with 9018 faults the task, which is retried.
