@@ -45,11 +45,38 @@ impl ObjectRecords {
         }
     }
 
-    /// The object's own record (`None`) or that of its parameter `name`, to change.
-    pub fn get_mut(&mut self, name: Option<&str>) -> Option<&mut ParameterRecord> {
+    /// The object's own record (`None`) or that of its parameter `name` to change in place,
+    /// a default one inserted when there is none (which the caller removes again if it is not
+    /// to be kept). Returns the record and whether it was there.
+    pub fn get_or_insert(&mut self, name: Option<&str>) -> (&mut ParameterRecord, bool) {
         match name {
-            None => self.object.as_mut(),
-            Some(name) => self.parameters.get_mut(name),
+            None => {
+                let existed = self.object.is_some();
+                (self.object.get_or_insert_with(Default::default), existed)
+            }
+            Some(name) => {
+                if self.parameters.contains_key(name) {
+                    let record = self.parameters.get_mut(name).expect("checked above");
+                    (record, true)
+                } else {
+                    let record = self.parameters.entry(name.to_string()).or_default();
+                    (record, false)
+                }
+            }
+        }
+    }
+
+    /// Replaces (with `None`: removes) the object's own record or that of its parameter
+    /// `name`; returns the one before.
+    pub fn set(
+        &mut self,
+        name: Option<&str>,
+        record: Option<ParameterRecord>,
+    ) -> Option<ParameterRecord> {
+        match (name, record) {
+            (None, record) => std::mem::replace(&mut self.object, record),
+            (Some(name), Some(record)) => self.parameters.insert(name.to_string(), record),
+            (Some(name), None) => self.parameters.remove(name),
         }
     }
 
@@ -59,7 +86,7 @@ impl ObjectRecords {
     }
 
     /// Its records in path order (the object's own first), with their names.
-    fn records(&self) -> impl Iterator<Item = (Option<&str>, &ParameterRecord)> + Clone {
+    pub fn records(&self) -> impl Iterator<Item = (Option<&str>, &ParameterRecord)> + Clone {
         let object = self.object.iter().map(|record| (None, record));
         let parameters = self
             .parameters
@@ -131,22 +158,10 @@ impl ParameterTree {
     pub fn get_or_insert(&mut self, path: &str) -> (&mut ParameterRecord, bool) {
         let (object, name) = slot(path);
         // One hash of the object's path, and an allocation only for a new object.
-        let records = self.objects.entry_ref(object).or_default();
-        match name {
-            None => {
-                let existed = records.object.is_some();
-                (records.object.get_or_insert_with(Default::default), existed)
-            }
-            Some(name) => {
-                if records.parameters.contains_key(name) {
-                    let record = records.parameters.get_mut(name).expect("checked above");
-                    (record, true)
-                } else {
-                    let record = records.parameters.entry(name.to_string()).or_default();
-                    (record, false)
-                }
-            }
-        }
+        self.objects
+            .entry_ref(object)
+            .or_default()
+            .get_or_insert(name)
     }
 
     /// Creates or replaces the record at `path`; returns the one it replaced.
@@ -164,10 +179,7 @@ impl ParameterTree {
     pub fn remove(&mut self, path: &str) -> Option<ParameterRecord> {
         let (object, name) = slot(path);
         let records = self.objects.get_mut(object)?;
-        let removed = match name {
-            None => records.object.take(),
-            Some(name) => records.parameters.remove(name),
-        };
+        let removed = records.set(name, None);
         if records.is_empty() {
             self.objects.remove(object);
         }

@@ -14,7 +14,7 @@
 use std::collections::{BTreeMap, HashMap, HashSet};
 
 use acs_model::tree::slot;
-use acs_model::{DeviceId, ObjectRecords, ParameterRecord, ParameterTree};
+use acs_model::{DeviceId, ObjectRecords, ParameterRecord, ParameterTree, TreePath};
 use foldhash::fast::RandomState;
 use serde::Deserialize;
 
@@ -32,35 +32,6 @@ struct JsonObject {
     object: Option<ParameterRecord>,
     #[serde(rename = "p", default)]
     parameters: BTreeMap<String, ParameterRecord>,
-}
-
-/// Replaces (or with `None` removes) the record `leaf` of `object`; returns the one before.
-fn set_record(
-    object: &mut ObjectRecords,
-    leaf: Option<&str>,
-    record: Option<ParameterRecord>,
-) -> Option<ParameterRecord> {
-    match (leaf, record) {
-        (None, record) => std::mem::replace(&mut object.object, record),
-        (Some(name), Some(record)) => object.parameters.insert(name.to_string(), record),
-        (Some(name), None) => object.parameters.remove(name),
-    }
-}
-
-/// Every record of `object` as `(full path, record)`; `path` is the object's path.
-fn full_paths<'r>(
-    object: &'r ObjectRecords,
-    path: &'r str,
-) -> impl Iterator<Item = (String, &'r ParameterRecord)> {
-    let own = object
-        .object
-        .iter()
-        .map(move |record| (path.to_string(), record));
-    let parameters = object
-        .parameters
-        .iter()
-        .map(move |(name, record)| (format!("{path}{name}"), record));
-    own.chain(parameters)
 }
 
 /// The object holding everything whose path starts with `prefix`: `prefix` itself when it is an
@@ -293,16 +264,10 @@ impl<'k> TreeWriter<'k> {
         let (changed, old_indexed) = match &mut self.source {
             Source::Known { tree, dirty } => {
                 let (record, existed) = tree.get_or_insert(path);
-                let (changed, old) = if existed {
-                    let old = indexed.then(|| record.clone());
-                    (change(record, false), old)
-                } else {
-                    let keep = change(record, true);
-                    if !keep {
-                        tree.remove(path);
-                    }
-                    (keep, None)
-                };
+                let (changed, old) = change_record(record, existed, indexed, change);
+                if !existed && !changed {
+                    tree.remove(path);
+                }
                 if changed {
                     dirty.mark(object);
                 }
@@ -310,10 +275,10 @@ impl<'k> TreeWriter<'k> {
             }
             Source::Store(objects) => {
                 let held = held_object(objects, txn, &self.device, object).await?;
-                let (changed, inserted, old) =
-                    change_record(held.record.get_mut(leaf), indexed, change);
-                if inserted.is_some() {
-                    set_record(&mut held.record, leaf, inserted);
+                let (record, existed) = held.record.get_or_insert(leaf);
+                let (changed, old) = change_record(record, existed, indexed, change);
+                if !existed && !changed {
+                    held.record.set(leaf, None);
                 }
                 held.changed |= changed;
                 (changed, old)
@@ -355,7 +320,7 @@ impl<'k> TreeWriter<'k> {
             }
             Source::Store(objects) => {
                 let held = held_object(objects, txn, &self.device, object).await?;
-                let old = set_record(&mut held.record, leaf, None);
+                let old = held.record.set(leaf, None);
                 held.changed |= old.is_some();
                 old
             }
@@ -431,26 +396,18 @@ impl<'k> TreeWriter<'k> {
     }
 }
 
-/// Lets `change` update `existing` (or a new record when there is none) as
-/// [`TreeWriter::update`] describes, for a writer reading from the store. Returns whether the result is kept, the new record to
-/// insert (when there was none and it is kept), and a copy of the record before the change
-/// when `copy_old` (for the value index).
+/// Lets `change` update `record` (a default one when it did not exist, which `existed` says)
+/// as [`TreeWriter::update`] describes. Returns whether the result is kept (a new record that
+/// is not kept is for the caller to remove) and a copy of the record before the change when
+/// `copy_old` (for the value index).
 fn change_record(
-    existing: Option<&mut ParameterRecord>,
+    record: &mut ParameterRecord,
+    existed: bool,
     copy_old: bool,
     change: impl FnOnce(&mut ParameterRecord, bool) -> bool,
-) -> (bool, Option<ParameterRecord>, Option<ParameterRecord>) {
-    match existing {
-        Some(record) => {
-            let old = copy_old.then(|| record.clone());
-            (change(record, false), None, old)
-        }
-        None => {
-            let mut record = ParameterRecord::default();
-            let keep = change(&mut record, true);
-            (keep, keep.then_some(record), None)
-        }
-    }
+) -> (bool, Option<ParameterRecord>) {
+    let old = (existed && copy_old).then(|| record.clone());
+    (change(record, !existed), old)
 }
 
 /// The object at `path` from `objects`, read from the store on first use.
@@ -558,9 +515,11 @@ pub async fn scan_parameters(
         let path = ks::tail(key, &tree_prefix)?;
         let object = decode_object(key, value)?;
         out.extend(
-            full_paths(&object, path)
+            object
+                .records()
+                .map(|(name, record)| (TreePath { object: path, name }, record))
                 .filter(|(full, _)| full.starts_with(prefix))
-                .map(|(full, record)| (full, record.clone())),
+                .map(|(full, record)| (full.to_string(), record.clone())),
         );
     }
     out.sort_unstable_by(|a, b| a.0.cmp(&b.0));
