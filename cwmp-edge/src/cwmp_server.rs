@@ -187,15 +187,9 @@ async fn handle_inner(
         Ok(body) => body,
         Err(response) => return response,
     };
-    let received = if body.iter().all(u8::is_ascii_whitespace) {
-        Received::Empty
-    } else {
-        match cwmp::decode(&body) {
-            Ok(envelope) => Received::Envelope(envelope),
-            Err(error) => {
-                return decode_failure(edge, error, cookie.as_deref(), connection, remote)
-            }
-        }
+    let received = match decode_received(&body) {
+        Ok(received) => received,
+        Err(error) => return decode_failure(edge, error, cookie.as_deref(), connection, remote),
     };
 
     if let Some(slot) = edge
@@ -206,7 +200,8 @@ async fn handle_inner(
             matches!(&received, Received::Envelope(e) if matches!(e.body, Body::Inform(_)));
         if !opens_new {
             edge.sessions.bind_connection(&slot.id, connection);
-            return exchange(edge, slot, received, remote, false).await;
+            let message = CpeMessage::new(body, received);
+            return exchange(edge, slot, message, remote, false).await;
         }
     }
     match received {
@@ -214,6 +209,7 @@ async fn handle_inner(
             Body::Inform(_) => {
                 open_session(
                     edge,
+                    body,
                     envelope,
                     authorization.as_deref(),
                     &uri,
@@ -345,6 +341,7 @@ fn decode_failure(
 
 async fn open_session(
     edge: &Edge,
+    body: Bytes,
     envelope: cwmp::Envelope,
     authorization: Option<&str>,
     uri: &str,
@@ -387,7 +384,8 @@ async fn open_session(
     for event in &inform.events {
         Metrics::count(&edge.metrics.inform_events, "event", event.code.to_string());
     }
-    exchange(edge, slot, Received::Envelope(envelope), remote, true).await
+    let message = CpeMessage::new(body, Received::Envelope(envelope));
+    exchange(edge, slot, message, remote, true).await
 }
 
 /// Checks the CPE's credentials on the Inform; `Some` is the 401 to send back.
@@ -434,36 +432,78 @@ async fn read_cwmp_credentials(
 }
 
 /// One exchange within a session: classify, store, commit, reply.
+/// What the CPE posted: decoded once, and decoded again from its bytes for each retry of its
+/// exchange, since applying a message moves its names and values into the device's tree.
+struct CpeMessage {
+    body: Bytes,
+    decoded: Option<Received>,
+}
+
+impl CpeMessage {
+    fn new(body: Bytes, decoded: Received) -> CpeMessage {
+        CpeMessage {
+            body,
+            decoded: Some(decoded),
+        }
+    }
+
+    /// The decoded message: the first time as decoded on arrival, after that decoded anew.
+    fn take(&mut self) -> Result<Received, DecodeError> {
+        match self.decoded.take() {
+            Some(received) => Ok(received),
+            None => decode_received(&self.body),
+        }
+    }
+}
+
+/// Decodes a POST body: an envelope, or nothing for a body of whitespace at most.
+fn decode_received(body: &[u8]) -> Result<Received, DecodeError> {
+    if body.iter().all(u8::is_ascii_whitespace) {
+        Ok(Received::Empty)
+    } else {
+        cwmp::decode(body).map(Received::Envelope)
+    }
+}
+
 async fn exchange(
     edge: &Edge,
     slot: Arc<SessionSlot>,
-    received: Received,
+    mut message: CpeMessage,
     remote: SocketAddr,
     first: bool,
 ) -> HttpResponse {
     let mut state = slot.state.lock().await;
     slot.touch();
-    let incoming = match state.session.receive(received) {
-        Ok(incoming) => incoming,
-        Err(error) => {
-            tracing::warn!(device = %slot.device, %error, "CWMP protocol error; ending the session");
-            state.session.end();
-            drop(state);
-            close(edge, &slot, "error");
-            return no_content();
-        }
-    };
-    note_answer(edge, &incoming);
+    // A conflicting transaction is retried from the session as it was before the message.
+    let before = state.clone();
     let remote_text = remote.ip().to_string();
     let mut outcome = None;
-    for _ in 0..CONFLICT_RETRIES {
-        let before = state.clone();
+    for attempt in 0..CONFLICT_RETRIES {
+        if attempt > 0 {
+            *state = before.clone();
+        }
+        let received = message.take().map_err(|error| error.to_string());
+        let incoming = match received
+            .and_then(|r| state.session.receive(r).map_err(|e| e.to_string()))
+        {
+            Ok(incoming) => incoming,
+            Err(error) => {
+                tracing::warn!(device = %slot.device, %error, "CWMP protocol error; ending the session");
+                state.session.end();
+                drop(state);
+                close(edge, &slot, "error");
+                return no_content();
+            }
+        };
+        if attempt == 0 {
+            note_answer(edge, &incoming);
+        }
         let committed = commit_exchange(
             edge,
             &mut state,
             &slot.id,
             slot.timeout,
-            &incoming,
+            incoming,
             &remote_text,
         )
         .await;
@@ -472,7 +512,7 @@ async fn exchange(
                 outcome = Some(Ok(done));
                 break;
             }
-            Err(ExchangeError::Store(StoreError::Conflict)) => *state = before,
+            Err(ExchangeError::Store(StoreError::Conflict)) => {}
             Err(error) => {
                 outcome = Some(Err(error));
                 break;
@@ -559,7 +599,7 @@ async fn commit_exchange(
     state: &mut DeviceSession,
     session_id: &str,
     timeout: Duration,
-    incoming: &Incoming,
+    incoming: Incoming,
     remote: &str,
 ) -> Result<Vec<String>, ExchangeError> {
     let mut txn = edge.store.begin().await?;

@@ -19,6 +19,7 @@ use provisioning::plan::Step;
 use provisioning::resources::ResourceSet;
 use provisioning::retry::RetryPolicy;
 use provisioning::task_plan::{self, Next, Stage};
+use provisioning::tree::value_updates;
 use provisioning::TreeUpdate;
 
 use crate::provision_run::ProvisionRun;
@@ -92,7 +93,7 @@ impl DeviceSession {
     pub async fn apply(
         &mut self,
         txn: &mut dyn Transaction,
-        incoming: &Incoming,
+        incoming: Incoming,
         remote: &str,
         now: Millis,
         ids: IdSource,
@@ -100,34 +101,29 @@ impl DeviceSession {
         let mut outcome = Outcome::default();
         match incoming {
             Incoming::Inform { inform, .. } => {
-                self.apply_inform(txn, inform, remote, now, &mut outcome)
+                self.apply_inform(txn, &inform, remote, now, &mut outcome)
                     .await?
             }
             Incoming::CpeRequest(body) => {
-                self.apply_cpe_request(txn, body, now, ids, &mut outcome)
+                self.apply_cpe_request(txn, &body, now, ids, &mut outcome)
                     .await?
             }
             Incoming::Response { token, body } => {
-                if let Some(origin) = self.in_flight.remove(token) {
+                if let Some(origin) = self.in_flight.remove(&token) {
                     self.apply_response(txn, origin, body, now, ids, &mut outcome)
                         .await?;
                 }
             }
-            Incoming::Fault { token, fault } => match self.in_flight.remove(token) {
+            Incoming::Fault { token, fault } => match self.in_flight.remove(&token) {
                 Some(Origin::Task { task, .. }) => {
-                    self.fail_task(txn, &task.id, fault.clone(), now, ids, &mut outcome)
+                    self.fail_task(txn, &task.id, fault, now, ids, &mut outcome)
                         .await?
                 }
-                Some(Origin::Provision(_)) => {
-                    self.fail_provision(txn, fault.clone(), now, ids).await?
-                }
-                _ => {
-                    self.record_fault(txn, None, fault.clone(), 0, now, ids)
-                        .await?
-                }
+                Some(Origin::Provision(_)) => self.fail_provision(txn, fault, now, ids).await?,
+                _ => self.record_fault(txn, None, fault, 0, now, ids).await?,
             },
             Incoming::Unanswered { token } => {
-                if let Some(Origin::Provision(_)) = self.in_flight.remove(token) {
+                if let Some(Origin::Provision(_)) = self.in_flight.remove(&token) {
                     if let Some(run) = self.provision.as_mut() {
                         run.stop();
                     }
@@ -352,7 +348,7 @@ impl DeviceSession {
         &mut self,
         txn: &mut dyn Transaction,
         origin: Origin,
-        body: &Body,
+        body: Body,
         now: Millis,
         ids: IdSource,
         outcome: &mut Outcome,
@@ -360,15 +356,7 @@ impl DeviceSession {
         let (sent, stage) = match origin {
             Origin::DiagnosticsResults => {
                 if let Body::GetParameterValuesResponse(values) = body {
-                    let updates: Vec<TreeUpdate> = values
-                        .iter()
-                        .map(|p| TreeUpdate::Value {
-                            path: p.name.clone(),
-                            value: p.value.clone(),
-                            xsd_type: p.xsd_type.clone(),
-                        })
-                        .collect();
-                    apply_updates(txn, &self.device, updates, now).await?;
+                    apply_updates(txn, &self.device, value_updates(values), now).await?;
                 }
                 return Ok(());
             }
@@ -390,7 +378,7 @@ impl DeviceSession {
         let stored = records::get_task(txn, &task_id).await?;
         let deleted = stored.is_none();
         let mut task = stored.unwrap_or(*sent);
-        let mut advance = match task_plan::advance(&task, &stage, body) {
+        let mut advance = match task_plan::advance(&task, &stage, &body) {
             Ok(advance) => advance,
             Err(unexpected) => {
                 let fault = CwmpFault::with_text(8003, unexpected.0);

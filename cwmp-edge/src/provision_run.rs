@@ -184,13 +184,14 @@ impl ProvisionRun {
         }
     }
 
-    /// Stores what a successful answer changed. `Ok(Err(..))` is an answer that does not fit
+    /// Stores what a successful answer changed, its names and values moved into the tree.
+    /// `Ok(Err(..))` is an answer that does not fit
     /// the step (to be recorded as a fault).
     pub async fn answered(
         &mut self,
         txn: &mut dyn Transaction,
         step: &Step,
-        answer: &Body,
+        answer: Body,
         now: Millis,
     ) -> Result<Result<(), String>, StoreError> {
         let updates = match step.outcome(answer, &mut self.record.pending_instances) {

@@ -41,11 +41,7 @@ pub fn read_inform(inform: &Inform) -> InformFacts {
         {
             connection_request_url = Some(parameter.value.trim().to_string());
         }
-        updates.push(TreeUpdate::Value {
-            path: parameter.name.clone(),
-            value: parameter.value.clone(),
-            xsd_type: parameter.xsd_type.clone(),
-        });
+        updates.push(TreeUpdate::from(parameter.clone()));
     }
     InformFacts {
         device_id: DeviceId::from_identity(&inform.device_id),

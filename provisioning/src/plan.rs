@@ -14,7 +14,7 @@ use acs_model::{ParameterTree, PendingInstance};
 use cwmp::{Body, ParameterValue, SetParameterAttribute, XsdType};
 
 use crate::desired::{DesiredObjects, DesiredState};
-use crate::tree::{names_updates, TreeUpdate};
+use crate::tree::{names_updates, value_updates, TreeUpdate};
 
 /// What to do next.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -144,21 +144,14 @@ impl Step {
     /// instances created but not yet configured.
     pub fn outcome(
         &self,
-        answer: &Body,
+        answer: Body,
         pending: &mut Vec<PendingInstance>,
     ) -> Result<Vec<TreeUpdate>, String> {
         let updates = match (self, answer) {
             (Step::Discover { path }, Body::GetParameterNamesResponse(names)) => {
                 names_updates(path, false, names)
             }
-            (Step::Read { .. }, Body::GetParameterValuesResponse(values)) => values
-                .iter()
-                .map(|p| TreeUpdate::Value {
-                    path: p.name.clone(),
-                    value: p.value.clone(),
-                    xsd_type: p.xsd_type.clone(),
-                })
-                .collect(),
+            (Step::Read { .. }, Body::GetParameterValuesResponse(values)) => value_updates(values),
             (
                 Step::AddInstance { table, key_value },
                 Body::AddObjectResponse {
@@ -185,14 +178,7 @@ impl Step {
             (Step::SetValues(values), Body::SetParameterValuesResponse { .. }) => {
                 // Instances whose values are now set are configured.
                 pending.retain(|p| !values.iter().any(|v| v.name.starts_with(&p.instance)));
-                values
-                    .iter()
-                    .map(|p| TreeUpdate::Value {
-                        path: p.name.clone(),
-                        value: p.value.clone(),
-                        xsd_type: p.xsd_type.clone(),
-                    })
-                    .collect()
+                value_updates(values.iter().cloned())
             }
             (Step::SetNotifications(attributes), Body::SetParameterAttributesResponse) => {
                 attributes
@@ -208,7 +194,7 @@ impl Step {
                 return Err(format!(
                     "{:?} answered with {}",
                     step.request().map(|b| cwmp::session::method_name(&b)),
-                    cwmp::session::method_name(answer)
+                    cwmp::session::method_name(&answer)
                 ))
             }
         };

@@ -9,7 +9,7 @@ use acs_model::{Millis, TaskRecord, TaskSpec};
 use cwmp::{Body, Download, ParameterValue, Upload};
 use serde_json::json;
 
-use crate::tree::{names_updates, TreeUpdate};
+use crate::tree::{names_updates, value_updates, TreeUpdate};
 
 /// The step of a task within a session.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -175,7 +175,9 @@ pub fn advance(
         next: Next::Done(None),
     };
     let advance = match (&task.spec, stage, answer) {
-        (_, _, Body::GetParameterValuesResponse(values)) => done(value_updates(values)),
+        (_, _, Body::GetParameterValuesResponse(values)) => {
+            done(value_updates(values.iter().cloned()))
+        }
         (
             TaskSpec::GetParameterNames {
                 parameter_path,
@@ -186,7 +188,7 @@ pub fn advance(
         ) => {
             let has_leaves = names.iter().any(|n| !n.name.ends_with('.'));
             Advance {
-                updates: names_updates(parameter_path, *next_level, names),
+                updates: names_updates(parameter_path, *next_level, names.iter().cloned()),
                 progress: None,
                 // A next-level listing of objects only has no values to read.
                 next: if has_leaves || !*next_level {
@@ -304,21 +306,10 @@ pub fn advance(
     Ok(advance)
 }
 
-fn value_updates(values: &[ParameterValue]) -> Vec<TreeUpdate> {
-    values
-        .iter()
-        .map(|p| TreeUpdate::Value {
-            path: p.name.clone(),
-            value: p.value.clone(),
-            xsd_type: p.xsd_type.clone(),
-        })
-        .collect()
-}
-
 /// The values the task's SetParameterValues sent, which the device now holds.
 fn sent_values(task: &TaskRecord, stage: &Stage) -> Vec<TreeUpdate> {
     match request(task, stage, 0) {
-        Ok(Body::SetParameterValues { parameters, .. }) => value_updates(&parameters),
+        Ok(Body::SetParameterValues { parameters, .. }) => value_updates(parameters),
         _ => vec![],
     }
 }

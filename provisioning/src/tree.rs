@@ -1,7 +1,7 @@
 //! Changes to a device's stored parameter tree, produced by the pure logic and applied by the
 //! caller inside its store transaction.
 
-use cwmp::{ParameterInfo, XsdType};
+use cwmp::{ParameterInfo, ParameterValue, XsdType};
 
 /// One change to the stored parameter tree.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -46,16 +46,40 @@ pub enum TreeUpdate {
     Reset,
 }
 
+impl From<ParameterValue> for TreeUpdate {
+    /// The value the device reported (or accepted), its name and text moved into the update.
+    fn from(parameter: ParameterValue) -> TreeUpdate {
+        TreeUpdate::Value {
+            path: parameter.name,
+            value: parameter.value,
+            xsd_type: parameter.xsd_type,
+        }
+    }
+}
+
+impl From<ParameterInfo> for TreeUpdate {
+    /// A name the device listed, moved into the update.
+    fn from(info: ParameterInfo) -> TreeUpdate {
+        TreeUpdate::Exists {
+            path: info.name,
+            writable: info.writable,
+        }
+    }
+}
+
+/// The updates of values the device reported or accepted.
+pub fn value_updates(values: impl IntoIterator<Item = ParameterValue>) -> Vec<TreeUpdate> {
+    values.into_iter().map(TreeUpdate::from).collect()
+}
+
 /// The updates a GetParameterNamesResponse implies, including the pruning of vanished nodes
 /// when the whole subtree was listed.
-pub fn names_updates(root: &str, next_level: bool, names: &[ParameterInfo]) -> Vec<TreeUpdate> {
-    let mut updates: Vec<TreeUpdate> = names
-        .iter()
-        .map(|info| TreeUpdate::Exists {
-            path: info.name.clone(),
-            writable: info.writable,
-        })
-        .collect();
+pub fn names_updates(
+    root: &str,
+    next_level: bool,
+    names: impl IntoIterator<Item = ParameterInfo>,
+) -> Vec<TreeUpdate> {
+    let mut updates: Vec<TreeUpdate> = names.into_iter().map(TreeUpdate::from).collect();
     if !next_level {
         updates.push(TreeUpdate::Prune {
             root: root.to_string(),
