@@ -15,7 +15,7 @@ pub use parameter::ParameterRecord;
 pub use provision::{PendingInstance, ProvisionRecord};
 pub use rollout::{DevicePhase, RolloutDevice, RolloutRun};
 pub use task::{FaultRecord, TaskRecord, TaskSpec, TaskStatus, TransferRecord};
-pub use tree::{ObjectRecords, ParameterTree, TreePath};
+pub use tree::{ObjectRecords, ParameterTree, Parameters, TreePath};
 
 /// Milliseconds since the Unix epoch; the clock is always passed in, never read here.
 pub type Millis = u64;

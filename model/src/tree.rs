@@ -7,7 +7,6 @@
 //! object's few names, and an object is at hand whole when it is written. Nothing that reads
 //! a tree needs its records in order, so objects are not kept in order.
 
-use std::collections::BTreeMap;
 use std::fmt;
 
 use hashbrown::HashMap;
@@ -33,7 +32,88 @@ pub struct ObjectRecords {
     /// The object itself.
     pub object: Option<ParameterRecord>,
     /// Parameters directly in the object, by their last path segment.
-    pub parameters: BTreeMap<String, ParameterRecord>,
+    pub parameters: Parameters,
+}
+
+/// The parameters of one object by name, in name order: a sorted vector, since an object has
+/// a few dozen names at most, which one binary search finds, and devices list them in order,
+/// so a new name is most often appended.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Parameters(Vec<(String, ParameterRecord)>);
+
+impl Parameters {
+    /// Where `name` is, or would be inserted.
+    fn position(&self, name: &str) -> Result<usize, usize> {
+        match self.0.last() {
+            // The common case of a listing in order: past the last name.
+            Some((last, _)) if last.as_str() < name => Err(self.0.len()),
+            _ => self.0.binary_search_by(|(n, _)| n.as_str().cmp(name)),
+        }
+    }
+
+    /// The record of `name`.
+    pub fn get(&self, name: &str) -> Option<&ParameterRecord> {
+        let at = self.position(name).ok()?;
+        Some(&self.0[at].1)
+    }
+
+    /// The record of `name` to change in place, a default one inserted when there is none;
+    /// returns it and whether it was there.
+    pub fn get_or_insert(&mut self, name: &str) -> (&mut ParameterRecord, bool) {
+        match self.position(name) {
+            Ok(at) => (&mut self.0[at].1, true),
+            Err(at) => {
+                self.0
+                    .insert(at, (name.to_string(), ParameterRecord::default()));
+                (&mut self.0[at].1, false)
+            }
+        }
+    }
+
+    /// Creates or replaces the record of `name`; returns the one before.
+    pub fn insert(&mut self, name: String, record: ParameterRecord) -> Option<ParameterRecord> {
+        match self.position(&name) {
+            Ok(at) => Some(std::mem::replace(&mut self.0[at].1, record)),
+            Err(at) => {
+                self.0.insert(at, (name, record));
+                None
+            }
+        }
+    }
+
+    /// Removes the record of `name`; returns it.
+    pub fn remove(&mut self, name: &str) -> Option<ParameterRecord> {
+        let at = self.position(name).ok()?;
+        Some(self.0.remove(at).1)
+    }
+
+    /// How many there are.
+    pub fn len(&self) -> usize {
+        self.0.len()
+    }
+
+    /// Whether there are none.
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    /// The names and records, in name order.
+    pub fn iter(
+        &self,
+    ) -> impl ExactSizeIterator<Item = (&str, &ParameterRecord)> + DoubleEndedIterator + Clone {
+        self.0.iter().map(|(name, record)| (name.as_str(), record))
+    }
+}
+
+impl FromIterator<(String, ParameterRecord)> for Parameters {
+    /// Collects names and records (a later record of a name replaces an earlier one).
+    fn from_iter<I: IntoIterator<Item = (String, ParameterRecord)>>(iter: I) -> Parameters {
+        let mut parameters = Parameters(Vec::new());
+        for (name, record) in iter {
+            parameters.insert(name, record);
+        }
+        parameters
+    }
 }
 
 impl ObjectRecords {
@@ -54,15 +134,7 @@ impl ObjectRecords {
                 let existed = self.object.is_some();
                 (self.object.get_or_insert_with(Default::default), existed)
             }
-            Some(name) => {
-                if self.parameters.contains_key(name) {
-                    let record = self.parameters.get_mut(name).expect("checked above");
-                    (record, true)
-                } else {
-                    let record = self.parameters.entry(name.to_string()).or_default();
-                    (record, false)
-                }
-            }
+            Some(name) => self.parameters.get_or_insert(name),
         }
     }
 
@@ -91,7 +163,7 @@ impl ObjectRecords {
         let parameters = self
             .parameters
             .iter()
-            .map(|(name, record)| (Some(name.as_str()), record));
+            .map(|(name, record)| (Some(name), record));
         object.chain(parameters)
     }
 }
@@ -382,5 +454,35 @@ mod tests {
         assert_eq!(paths(tree.iter()), ["Device.XY.Z", "Device.Y"]);
         tree.remove_subtree("");
         assert!(tree.is_empty());
+    }
+
+    #[test]
+    fn parameters_stay_in_name_order_whatever_the_order_they_come_in() {
+        let mut parameters: Parameters = [("B", "1"), ("D", "2"), ("A", "3"), ("B", "4")]
+            .into_iter()
+            .map(|(name, value)| (name.to_string(), valued(value)))
+            .collect();
+        let names = |p: &Parameters| p.iter().map(|(n, _)| n.to_string()).collect::<Vec<_>>();
+        assert_eq!(names(&parameters), ["A", "B", "D"]);
+        assert_eq!(
+            parameters.get("B"),
+            Some(&valued("4")),
+            "the later one wins"
+        );
+        let (record, existed) = parameters.get_or_insert("C");
+        assert!(!existed);
+        *record = valued("5");
+        let (record, existed) = parameters.get_or_insert("E");
+        assert!(!existed);
+        record.timestamp = 9;
+        assert!(parameters.get_or_insert("A").1, "A is there");
+        assert_eq!(names(&parameters), ["A", "B", "C", "D", "E"]);
+        assert_eq!(parameters.remove("B"), Some(valued("4")));
+        assert_eq!(parameters.remove("B"), None);
+        assert_eq!(parameters.get("C"), Some(&valued("5")));
+        assert_eq!(parameters.get("E").map(|r| r.timestamp), Some(9));
+        assert_eq!(parameters.insert("0".into(), valued("6")), None);
+        assert_eq!(names(&parameters), ["0", "A", "C", "D", "E"]);
+        assert_eq!(parameters.len(), 5);
     }
 }

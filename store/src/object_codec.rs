@@ -16,9 +16,7 @@
 //!
 //! Records written before this format (JSON, which starts with `{`) are still read.
 
-use std::collections::BTreeMap;
-
-use acs_model::{Millis, ParameterRecord};
+use acs_model::{Millis, ParameterRecord, Parameters};
 use cwmp::XsdType;
 
 /// The first byte of a record in this format.
@@ -35,7 +33,7 @@ const ACCESS_LIST: u8 = 32;
 const TYPE_OTHER: u8 = 9;
 
 /// An object's records as decoded.
-pub(crate) type Decoded = (Option<ParameterRecord>, BTreeMap<String, ParameterRecord>);
+pub(crate) type Decoded = (Option<ParameterRecord>, Parameters);
 
 /// Encodes an object's own record and its parameters (by name, in any order).
 pub(crate) fn encode<'r>(
@@ -87,7 +85,7 @@ pub(crate) fn decode(bytes: &[u8]) -> Result<Decoded, &'static str> {
         _ => return Err("bad object flag"),
     };
     let count = reader.varint()?;
-    let mut parameters = BTreeMap::new();
+    let mut parameters = Parameters::default();
     for _ in 0..count {
         let name = reader.string()?;
         let record = reader.record(base)?;
@@ -320,7 +318,7 @@ mod tests {
             prop_assert!(is_compact(&bytes));
             let (decoded_object, decoded_parameters) = decode(&bytes).expect("decodes");
             prop_assert_eq!(decoded_object, object);
-            prop_assert_eq!(decoded_parameters, parameters);
+            prop_assert_eq!(decoded_parameters, parameters.into_iter().collect::<Parameters>());
         }
 
         #[test]

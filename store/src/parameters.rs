@@ -55,13 +55,7 @@ async fn read_object(
 
 /// The stored form of an object's records (see [`crate::object_codec`]).
 fn encode_object(object: &ObjectRecords) -> Vec<u8> {
-    object_codec::encode(
-        object.object.as_ref(),
-        object
-            .parameters
-            .iter()
-            .map(|(name, record)| (name.as_str(), record)),
-    )
+    object_codec::encode(object.object.as_ref(), object.parameters.iter())
 }
 
 /// Decodes a stored object, in the compact form or as JSON.
@@ -70,7 +64,7 @@ fn decode_object(key: &[u8], bytes: &[u8]) -> Result<ObjectRecords> {
         object_codec::decode(bytes).map_err(|why| undecodable(key, why))?
     } else {
         let json: JsonObject = decode(key, bytes)?;
-        (json.object, json.parameters)
+        (json.object, json.parameters.into_iter().collect())
     };
     Ok(ObjectRecords { object, parameters })
 }
@@ -607,10 +601,10 @@ mod tests {
         let decoded = decode_object(b"k", json).expect("decode");
         assert_eq!(decoded.object.as_ref().map(|o| o.object), Some(true));
         assert_eq!(
-            decoded.parameters["A"].value,
+            decoded.parameters.get("A").expect("A").value,
             Some(("1".to_string(), cwmp::XsdType::Int))
         );
-        assert_eq!(decoded.parameters["A"].timestamp, 7);
+        assert_eq!(decoded.parameters.get("A").expect("A").timestamp, 7);
         assert!(matches!(
             decode_object(b"k", &[1, 0, 2]),
             Err(StoreError::Corrupt(_))
