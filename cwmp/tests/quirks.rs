@@ -708,3 +708,28 @@ fn escaping_on_output() {
     assert!(text.contains(r#"xsi:type="cwmp:X_Weird&quot;Type""#));
     assert_eq!(decode(text.as_bytes()).unwrap(), env);
 }
+
+#[test]
+fn every_character_that_needs_escaping_is_escaped_alone() {
+    for special in ['&', '<', '>', '"', '\r'] {
+        let value = format!("plain text {special} more");
+        let env = Envelope {
+            version: CwmpVersion::V1_2,
+            header: Default::default(),
+            body: Body::SetParameterValues {
+                parameters: vec![cwmp::ParameterValue {
+                    name: "Device.X".into(),
+                    value: value.clone(),
+                    xsd_type: XsdType::Other(format!("X_\n\t{special}Y")),
+                }],
+                parameter_key: String::new(),
+            },
+        };
+        let text = String::from_utf8(encode(&env)).unwrap();
+        assert!(
+            !text.contains(&value),
+            "{special:?} is written escaped: {text}"
+        );
+        assert_eq!(decode(text.as_bytes()).unwrap(), env, "{special:?}");
+    }
+}
