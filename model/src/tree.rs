@@ -9,6 +9,7 @@
 
 use std::fmt;
 
+use compact_str::CompactString;
 use hashbrown::HashMap;
 
 use crate::ParameterRecord;
@@ -36,10 +37,11 @@ pub struct ObjectRecords {
 }
 
 /// The parameters of one object by name, in name order: a sorted vector, since an object has
-/// a few dozen names at most, which one binary search finds, and devices list them in order,
-/// so a new name is most often appended.
+/// a few dozen names at most, which one binary search finds. Names of up to 24 bytes (nearly
+/// all) are kept inline, so a search reads no memory outside the vector and a new name
+/// allocates nothing.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Parameters(Vec<(String, ParameterRecord)>);
+pub struct Parameters(Vec<(CompactString, ParameterRecord)>);
 
 impl Parameters {
     /// Where `name` is, or would be inserted.
@@ -64,7 +66,7 @@ impl Parameters {
             Ok(at) => (&mut self.0[at].1, true),
             Err(at) => {
                 self.0
-                    .insert(at, (name.to_string(), ParameterRecord::default()));
+                    .insert(at, (CompactString::new(name), ParameterRecord::default()));
                 (&mut self.0[at].1, false)
             }
         }
@@ -75,7 +77,7 @@ impl Parameters {
         match self.position(&name) {
             Ok(at) => Some(std::mem::replace(&mut self.0[at].1, record)),
             Err(at) => {
-                self.0.insert(at, (name, record));
+                self.0.insert(at, (CompactString::from(name), record));
                 None
             }
         }
