@@ -10,15 +10,14 @@ use acs_model::DeviceId;
 use acs_store::parameters::get_parameter;
 use acs_store::{EmbeddedStore, KeyRange, KvPair, Store, StoreError, Transaction};
 use async_trait::async_trait;
-use cwmp::{
-    Body, DeviceIdStruct, Envelope, Event, EventCode, Header, Inform, ParameterInfo, ParameterValue,
-};
+use common::post;
+use cwmp::{Body, DeviceIdStruct, Event, EventCode, Inform, ParameterInfo, ParameterValue};
 use cwmp_edge::config::EdgeConfig;
 use cwmp_edge::edge::Edge;
 use provisioning::resources::ResourceSet;
 use serde_json::json;
-use tokio::net::TcpListener;
-use tokio_util::sync::CancellationToken;
+
+mod common;
 
 type Result<T> = std::result::Result<T, StoreError>;
 
@@ -161,41 +160,6 @@ fn answer(request: &Body) -> Body {
     }
 }
 
-/// Posts `body` (or an empty POST) in the session of `cookie`; returns the status and reply.
-async fn post(
-    http: &reqwest::Client,
-    url: &str,
-    cookie: &mut Option<String>,
-    body: Option<Body>,
-) -> (u16, Option<Envelope>) {
-    let bytes = body
-        .map(|body| {
-            cwmp::encode(&Envelope {
-                version: Default::default(),
-                header: Header {
-                    id: Some("1".into()),
-                    ..Header::default()
-                },
-                body,
-            })
-        })
-        .unwrap_or_default();
-    let mut request = http.post(url).body(bytes);
-    if let Some(cookie) = cookie.as_ref() {
-        request = request.header("Cookie", cookie.clone());
-    }
-    let response = request.send().await.expect("POST");
-    if let Some(set) = response.headers().get("set-cookie") {
-        let set = set.to_str().expect("cookie");
-        *cookie = Some(set.split(';').next().expect("pair").to_string());
-    }
-    let status = response.status().as_u16();
-    let bytes = response.bytes().await.expect("body");
-    let reply = (status == 200 && !bytes.is_empty())
-        .then(|| cwmp::decode(&bytes).expect("a valid envelope"));
-    (status, reply)
-}
-
 fn resources() -> ResourceSet {
     let group: crds::DeviceGroup = serde_json::from_value(json!({
         "apiVersion": "kubeacs.io/v1alpha1",
@@ -237,15 +201,7 @@ async fn raced_bootstrap(
     });
     let edge = Edge::new(store, EdgeConfig::default());
     edge.set_resources(resources());
-    let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
-    let url = format!("http://{}/", listener.local_addr().expect("address"));
-    let shutdown = CancellationToken::new();
-    tokio::spawn(cwmp_edge::cwmp_server::serve(
-        edge.clone(),
-        listener,
-        None,
-        shutdown.clone(),
-    ));
+    let (url, shutdown) = common::serve(edge.clone()).await;
 
     let http = reqwest::Client::new();
     let mut cookie = None;

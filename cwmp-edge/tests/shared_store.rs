@@ -3,15 +3,16 @@
 //! lease), a lease left by a dead edge expires, and a task queued through one edge is run by
 //! the other.
 
+mod common;
+
 use std::sync::Arc;
 use std::time::Duration;
 
 use acs_model::{DeviceId, TaskSpec, TaskStatus};
 use acs_store::{EmbeddedStore, Store};
-use cwmp::{Body, DeviceIdStruct, Envelope, Event, EventCode, Header, Inform, ParameterValue};
+use cwmp::{Body, DeviceIdStruct, Envelope, Event, EventCode, Inform, ParameterValue};
 use cwmp_edge::config::EdgeConfig;
 use cwmp_edge::edge::Edge;
-use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
 /// One edge serving CWMP on a loopback port.
@@ -28,15 +29,7 @@ async fn start_edge(store: Arc<dyn Store>, name: &str, session_timeout: Duration
         ..EdgeConfig::default()
     };
     let edge = Edge::new(store, config);
-    let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
-    let url = format!("http://{}/", listener.local_addr().expect("address"));
-    let shutdown = CancellationToken::new();
-    tokio::spawn(cwmp_edge::cwmp_server::serve(
-        edge.clone(),
-        listener,
-        None,
-        shutdown.clone(),
-    ));
+    let (url, shutdown) = common::serve(edge.clone()).await;
     RunningEdge {
         edge,
         url,
@@ -75,32 +68,7 @@ impl Cpe {
 
     /// Posts an envelope (or an empty body) to `url`; returns the status and the reply.
     async fn post(&mut self, url: &str, body: Option<Body>) -> (u16, Option<Envelope>) {
-        let bytes = body
-            .map(|body| {
-                cwmp::encode(&Envelope {
-                    version: Default::default(),
-                    header: Header {
-                        id: Some("1".into()),
-                        ..Header::default()
-                    },
-                    body,
-                })
-            })
-            .unwrap_or_default();
-        let mut request = self.http.post(url).body(bytes);
-        if let Some(cookie) = &self.cookie {
-            request = request.header("Cookie", cookie.clone());
-        }
-        let response = request.send().await.expect("POST");
-        if let Some(cookie) = response.headers().get("set-cookie") {
-            let cookie = cookie.to_str().expect("cookie");
-            self.cookie = Some(cookie.split(';').next().expect("pair").to_string());
-        }
-        let status = response.status().as_u16();
-        let bytes = response.bytes().await.expect("body");
-        let reply = (status == 200 && !bytes.is_empty())
-            .then(|| cwmp::decode(&bytes).expect("a valid envelope"));
-        (status, reply)
+        common::post(&self.http, url, &mut self.cookie, body).await
     }
 
     /// Sends an Inform to `url` as the start of a new session; returns the status.
