@@ -431,7 +431,6 @@ async fn read_cwmp_credentials(
     credentials
 }
 
-/// One exchange within a session: classify, store, commit, reply.
 /// What the CPE posted: decoded once, and decoded again from its bytes for each retry of its
 /// exchange, since applying a message moves its names and values into the device's tree.
 struct CpeMessage {
@@ -465,6 +464,7 @@ fn decode_received(body: &[u8]) -> Result<Received, DecodeError> {
     }
 }
 
+/// One exchange within a session: classify, store, commit, reply.
 async fn exchange(
     edge: &Edge,
     slot: Arc<SessionSlot>,

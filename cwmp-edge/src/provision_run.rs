@@ -185,8 +185,7 @@ impl ProvisionRun {
     }
 
     /// Stores what a successful answer changed, its names and values moved into the tree.
-    /// `Ok(Err(..))` is an answer that does not fit
-    /// the step (to be recorded as a fault).
+    /// `Ok(Err(..))` is an answer that does not fit the step (to be recorded as a fault).
     pub async fn answered(
         &mut self,
         txn: &mut dyn Transaction,
