@@ -36,8 +36,8 @@ pub struct ObjectRecords {
     pub parameters: Parameters,
 }
 
-/// The parameters of one object by name, in name order: a sorted vector, since an object has
-/// a few dozen names at most, which one binary search finds. Names of up to 24 bytes (nearly
+/// The parameters of one object by name, in name order: a sorted vector, since objects of real
+/// data models have a few dozen names at most, which one binary search finds. Names of up to 24 bytes (nearly
 /// all) are kept inline, so a search reads no memory outside the vector and a new name
 /// allocates nothing.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
