@@ -37,9 +37,9 @@ pub struct ObjectRecords {
 }
 
 /// The parameters of one object by name, in name order: a sorted vector, since objects of real
-/// data models have a few dozen names at most, which one binary search finds. Names of up to 24 bytes (nearly
-/// all) are kept inline, so a search reads no memory outside the vector and a new name
-/// allocates nothing.
+/// data models have a few dozen names at most, which one binary search finds. Names of up to
+/// 24 bytes (nearly all) are kept inline, so a search reads no memory outside the vector and a
+/// new name allocates nothing.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Parameters(Vec<(CompactString, ParameterRecord)>);
 
@@ -73,11 +73,15 @@ impl Parameters {
     }
 
     /// Creates or replaces the record of `name`; returns the one before.
-    pub fn insert(&mut self, name: String, record: ParameterRecord) -> Option<ParameterRecord> {
-        match self.position(&name) {
+    pub fn insert(
+        &mut self,
+        name: impl AsRef<str> + Into<CompactString>,
+        record: ParameterRecord,
+    ) -> Option<ParameterRecord> {
+        match self.position(name.as_ref()) {
             Ok(at) => Some(std::mem::replace(&mut self.0[at].1, record)),
             Err(at) => {
-                self.0.insert(at, (CompactString::from(name), record));
+                self.0.insert(at, (name.into(), record));
                 None
             }
         }
@@ -149,7 +153,7 @@ impl ObjectRecords {
     ) -> Option<ParameterRecord> {
         match (name, record) {
             (None, record) => std::mem::replace(&mut self.object, record),
-            (Some(name), Some(record)) => self.parameters.insert(name.to_string(), record),
+            (Some(name), Some(record)) => self.parameters.insert(name, record),
             (Some(name), None) => self.parameters.remove(name),
         }
     }
@@ -483,7 +487,7 @@ mod tests {
         assert_eq!(parameters.remove("B"), None);
         assert_eq!(parameters.get("C"), Some(&valued("5")));
         assert_eq!(parameters.get("E").map(|r| r.timestamp), Some(9));
-        assert_eq!(parameters.insert("0".into(), valued("6")), None);
+        assert_eq!(parameters.insert("0", valued("6")), None);
         assert_eq!(names(&parameters), ["0", "A", "C", "D", "E"]);
         assert_eq!(parameters.len(), 5);
     }

@@ -87,7 +87,8 @@ pub(crate) fn decode(bytes: &[u8]) -> Result<Decoded, &'static str> {
     let count = reader.varint()?;
     let mut parameters = Parameters::default();
     for _ in 0..count {
-        let name = reader.string()?;
+        // Borrowed: most names are kept inline, without a string of their own.
+        let name = reader.text()?;
         let record = reader.record(base)?;
         parameters.insert(name, record);
     }
@@ -190,7 +191,7 @@ struct Reader<'b> {
     at: usize,
 }
 
-impl Reader<'_> {
+impl<'b> Reader<'b> {
     fn byte(&mut self) -> Result<u8, &'static str> {
         let byte = *self.bytes.get(self.at).ok_or("truncated")?;
         self.at += 1;
@@ -209,14 +210,17 @@ impl Reader<'_> {
         Err("varint too long")
     }
 
-    fn string(&mut self) -> Result<String, &'static str> {
+    /// A length-prefixed text, borrowed from the input.
+    fn text(&mut self) -> Result<&'b str, &'static str> {
         let len = usize::try_from(self.varint()?).map_err(|_| "length too large")?;
         let end = self.at.checked_add(len).ok_or("length too large")?;
         let bytes = self.bytes.get(self.at..end).ok_or("truncated")?;
         self.at = end;
-        std::str::from_utf8(bytes)
-            .map(str::to_string)
-            .map_err(|_| "text is not UTF-8")
+        std::str::from_utf8(bytes).map_err(|_| "text is not UTF-8")
+    }
+
+    fn string(&mut self) -> Result<String, &'static str> {
+        self.text().map(str::to_string)
     }
 
     fn record(&mut self, base: Millis) -> Result<ParameterRecord, &'static str> {
