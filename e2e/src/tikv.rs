@@ -7,6 +7,12 @@
 //! processes' logs, and kills its processes when dropped. A watchdog shell
 //! process also kills them (and removes the directory) if the test process
 //! dies without running `Drop`, e.g. on SIGKILL or Ctrl-C.
+//!
+//! At most [`CLUSTERS_AT_ONCE_ENV`] clusters (3 by default) run at once in one
+//! process; [`TikvCluster::start`] waits for a running one to be dropped. A test
+//! binary's tests run in parallel threads, and twenty clusters starting together
+//! on two cores slow unistore down so much that a commit of 10,000 keys once
+//! took longer than 30 s.
 
 use std::fs;
 use std::net::{SocketAddr, TcpStream};
@@ -16,7 +22,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::{anyhow, bail, Context, Result};
 use serde_json::Value;
-use tokio::sync::OnceCell;
+use tokio::sync::{OnceCell, Semaphore, SemaphorePermit};
 
 use crate::process::{
     self, env_path, free_ports, kill_now, spawn_logged, spawn_watchdog, unix_nanos,
@@ -29,6 +35,12 @@ pub const UNISTORE_SERVER_ENV: &str = "KUBE_ACS_UNISTORE_SERVER";
 /// Environment variable: when set (non-empty), the cluster's directory (data
 /// and logs) is kept after the cluster is dropped, and its path printed.
 pub const KEEP_DIR_ENV: &str = "KUBE_ACS_KEEP_TIKV_DIR";
+
+/// Environment variable: how many clusters may run at once in one process
+/// (a positive number; 3 when unset).
+pub const CLUSTERS_AT_ONCE_ENV: &str = "KUBE_ACS_TIKV_CLUSTERS_AT_ONCE";
+/// Clusters that may run at once when [`CLUSTERS_AT_ONCE_ENV`] is unset.
+const DEFAULT_CLUSTERS_AT_ONCE: usize = 3;
 
 /// How long a start or restart may take before it fails.
 const READY_TIMEOUT: Duration = Duration::from_secs(60);
@@ -109,20 +121,41 @@ pub struct TikvCluster {
     store: Option<Child>,
     watchdog: Option<Child>,
     bins: Binaries,
+    /// This cluster's place among those that may run at once; released after
+    /// `Drop` has stopped the processes (fields drop after `Drop::drop`).
+    _slot: SemaphorePermit<'static>,
+}
+
+/// The places of clusters that may run at once in this process.
+fn cluster_slots() -> Result<&'static Semaphore> {
+    static SLOTS: std::sync::OnceLock<Semaphore> = std::sync::OnceLock::new();
+    let count = match std::env::var(CLUSTERS_AT_ONCE_ENV) {
+        Ok(value) => match value.trim().parse::<usize>() {
+            Ok(count) if count > 0 => count,
+            _ => bail!("{CLUSTERS_AT_ONCE_ENV}={value:?} is not a positive number"),
+        },
+        Err(_) => DEFAULT_CLUSTERS_AT_ONCE,
+    };
+    Ok(SLOTS.get_or_init(|| Semaphore::new(count)))
 }
 
 impl TikvCluster {
     /// Starts PD, then the store, and waits until PD reports the store Up and
     /// at least one region exists (a few seconds once the binaries are built).
     ///
-    /// On failure the error carries the tails of the processes' logs.
+    /// Waits first while [`CLUSTERS_AT_ONCE_ENV`] clusters already run in this
+    /// process. On failure the error carries the tails of the processes' logs.
     pub async fn start() -> Result<TikvCluster> {
         let bins = binaries().await?.clone();
         let mut last_err = None;
         // A port picked as free may be taken before the process binds it:
         // retry with new ports in that case only.
         for _ in 0..3 {
-            match Self::start_once(bins.clone()).await {
+            let slot = cluster_slots()?
+                .acquire()
+                .await
+                .context("waiting for a place among the running clusters")?;
+            match Self::start_once(bins.clone(), slot).await {
                 Ok(cluster) => return Ok(cluster),
                 Err(e) if format!("{e:#}").contains("address already in use") => last_err = Some(e),
                 Err(e) => return Err(e),
@@ -131,7 +164,7 @@ impl TikvCluster {
         Err(last_err.unwrap_or_else(|| anyhow!("cluster did not start")))
     }
 
-    async fn start_once(bins: Binaries) -> Result<TikvCluster> {
+    async fn start_once(bins: Binaries, slot: SemaphorePermit<'static>) -> Result<TikvCluster> {
         let dir = tempfile::Builder::new()
             .prefix("kube-acs-tikv-")
             .tempdir()
@@ -157,6 +190,7 @@ impl TikvCluster {
             store: None,
             watchdog: Some(watchdog),
             bins,
+            _slot: slot,
         };
         cluster.spawn_pd()?;
         cluster.wait_pd_healthy().await?;
