@@ -9,7 +9,9 @@
 //! for the next one; after an abort with `rollbackOnAbort`, devices that took the new firmware
 //! get a Download of the Firmware of their previous version. Everything lives in the store, so
 //! a restarted process (or a new operator leader) carries on where the last one stopped and
-//! never starts a device twice.
+//! never starts a device twice. The process keeps each rollout's devices from tick to tick,
+//! and reads them again only when the run's revision shows another process wrote it since; a
+//! tick whose run was written by another meanwhile writes nothing.
 
 use std::collections::{HashMap, HashSet};
 use std::hash::{Hash, Hasher};
@@ -42,10 +44,45 @@ pub const TICK: Duration = Duration::from_secs(1);
 /// version or not fitting are passed over).
 const LOOKAHEAD: usize = 32;
 
-/// Advances every FirmwareRollout; `tokens` carries each rollout's unused start allowance
-/// from tick to tick.
-pub async fn tick(edge: &Arc<Edge>, tokens: &mut HashMap<String, f64>) -> Result<(), StoreError> {
+/// What the process advancing rollouts keeps of each one from tick to tick.
+#[derive(Default)]
+pub struct RolloutTicks {
+    /// Each rollout's unused start allowance.
+    allowances: HashMap<String, f64>,
+    /// Each rollout's devices as this process last read or wrote them.
+    devices: HashMap<String, HeldDevices>,
+}
+
+/// A rollout's devices as one process last read or wrote them, and the run they belong to:
+/// while the stored run is the one this process last wrote, its devices are these, and a tick
+/// need not read them again (one record per device).
+struct HeldDevices {
+    plan_hash: u64,
+    started: Millis,
+    revision: u64,
+    devices: Vec<RolloutDevice>,
+}
+
+impl HeldDevices {
+    fn of(run: &RolloutRun, devices: Vec<RolloutDevice>) -> HeldDevices {
+        HeldDevices {
+            plan_hash: run.plan_hash,
+            started: run.started,
+            revision: run.revision,
+            devices,
+        }
+    }
+
+    /// Whether these are the devices of `run` as stored.
+    fn belong_to(&self, run: &RolloutRun) -> bool {
+        (self.plan_hash, self.started, self.revision) == (run.plan_hash, run.started, run.revision)
+    }
+}
+
+/// Advances every FirmwareRollout.
+pub async fn tick(edge: &Arc<Edge>, ticks: &mut RolloutTicks) -> Result<(), StoreError> {
     let resources = edge.resources();
+    let mut present = HashSet::new();
     for rollout in resources.rollouts() {
         let key = key_of(rollout);
         let namespace = namespace_of_resource(rollout);
@@ -57,8 +94,17 @@ pub async fn tick(edge: &Arc<Edge>, tokens: &mut HashMap<String, f64>) -> Result
             );
             continue;
         };
-        tick_rollout(edge, &resources, rollout, firmware, &key, tokens).await?;
+        let held = ticks.devices.remove(&key);
+        let allowance = ticks.allowances.entry(key.clone()).or_insert(0.0);
+        let held = tick_rollout(edge, &resources, rollout, firmware, &key, allowance, held).await?;
+        if let Some(held) = held {
+            ticks.devices.insert(key.clone(), held);
+        }
+        present.insert(key);
     }
+    // Rollouts gone (or without their Firmware) start afresh if they come back.
+    ticks.allowances.retain(|key, _| present.contains(key));
+    ticks.devices.retain(|key, _| present.contains(key));
     Ok(())
 }
 
@@ -71,23 +117,31 @@ fn plan_hash(rollout: &FirmwareRollout, firmware: &Firmware) -> u64 {
     hasher.finish()
 }
 
+/// Advances one rollout; returns its devices as stored after the tick, unless it is over.
 async fn tick_rollout(
     edge: &Arc<Edge>,
     resources: &ResourceSet,
     rollout: &FirmwareRollout,
     firmware: &Firmware,
     key: &str,
-    tokens: &mut HashMap<String, f64>,
-) -> Result<(), StoreError> {
+    allowance: &mut f64,
+    held: Option<HeldDevices>,
+) -> Result<Option<HeldDevices>, StoreError> {
     let now = now_millis();
     let hash = plan_hash(rollout, firmware);
     let mut txn = edge.store.begin().await?;
     let existing = records::get_rollout(txn.as_mut(), key)
         .await?
         .filter(|r| r.plan_hash == hash);
-    let devices = match &existing {
-        Some(_) => records::list_rollout_devices(txn.as_mut(), key).await?,
-        None => Vec::new(),
+    let devices = match (&existing, held) {
+        // A completed run is settled whatever its devices.
+        (Some(run), _) if run.completed.is_some() => {
+            txn.rollback().await?;
+            return Ok(None);
+        }
+        (Some(run), Some(held)) if held.belong_to(run) => held.devices,
+        (Some(_), _) => records::list_rollout_devices(txn.as_mut(), key).await?,
+        (None, _) => Vec::new(),
     };
     txn.rollback().await?;
     let (mut run, mut devices) = match existing {
@@ -96,13 +150,12 @@ async fn tick_rollout(
     };
     let strategy = &rollout.spec.strategy;
     if settled(&run, &devices, strategy) {
-        return Ok(());
+        return Ok(Some(HeldDevices::of(&run, devices)));
     }
     let (window_open, next_window) = match &strategy.maintenance_window {
         None => (true, None),
         Some(window) => window_state(window, now),
     };
-    let allowance = tokens.entry(key.to_string()).or_insert(0.0);
     let per_tick = f64::from(strategy.rate_per_minute) * TICK.as_secs_f64() / 60.0;
     *allowance = (*allowance + per_tick).min(f64::from(strategy.rate_per_minute).max(1.0));
     let waiting_reads = (*allowance as usize).min(strategy.max_in_flight as usize) + LOOKAHEAD;
@@ -222,9 +275,22 @@ async fn tick_rollout(
         .iter()
         .filter(|d| before.get(&d.device) != Some(d))
         .collect();
-    transact(edge.store.as_ref(), |txn| {
+    run.revision += 1;
+    let written = transact(edge.store.as_ref(), |txn| {
         let (run, changed, queued, abandoned) = (&run, &changed, &queued, &abandoned);
         Box::pin(async move {
+            // Another process wrote the run since this tick read it (a leader that has not
+            // noticed losing its lease, say): this tick planned on stale records, so it writes
+            // nothing. Two ticks on one revision both write the run, so one of them conflicts
+            // and finds here that the other went first.
+            let stored = records::get_rollout(txn, key).await?;
+            let based_on = |stored: RolloutRun| {
+                (stored.plan_hash, stored.started, stored.revision + 1)
+                    == (run.plan_hash, run.started, run.revision)
+            };
+            if !stored.is_some_and(based_on) {
+                return Ok(false);
+            }
             for task in queued.iter() {
                 records::put_task(txn, task).await?;
             }
@@ -241,10 +307,18 @@ async fn tick_rollout(
             for device in changed.iter() {
                 records::put_rollout_device(txn, key, device).await?;
             }
-            records::put_rollout(txn, key, run).await
+            records::put_rollout(txn, key, run).await?;
+            Ok(true)
         })
     })
     .await?;
+    if !written {
+        tracing::warn!(
+            rollout = key,
+            "the run changed while this tick planned; the next tick plans again"
+        );
+        return Ok(None);
+    }
     for task in queued {
         spawn_connection_request(edge, task.device.clone(), task.id.clone());
     }
@@ -261,7 +335,7 @@ async fn tick_rollout(
         let task_id = device.task_id.clone().unwrap_or_default();
         spawn_connection_request(edge, device.device.clone(), task_id);
     }
-    Ok(())
+    Ok(Some(HeldDevices::of(&run, devices)))
 }
 
 /// Expands the target, plans the waves and stores the new run.
@@ -291,6 +365,7 @@ async fn start(
         aborted: None,
         completed: None,
         held: None,
+        revision: 0,
     };
     tracing::info!(
         rollout = key,

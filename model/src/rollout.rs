@@ -29,6 +29,10 @@ pub struct RolloutRun {
     /// Why it held at its last tick (paused, failures, approval, window), if it did.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub held: Option<String>,
+    /// How many times a tick has written the run since it started: a process that wrote the
+    /// revision it reads holds its devices as stored.
+    #[serde(default)]
+    pub revision: u64,
 }
 
 /// Where one device of a rollout stands.

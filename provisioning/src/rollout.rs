@@ -852,6 +852,7 @@ mod tests {
                     aborted: None,
                     completed: None,
                     held: None,
+                    revision: 0,
                 },
                 devices,
                 state,
