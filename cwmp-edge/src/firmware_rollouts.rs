@@ -174,10 +174,8 @@ async fn tick_rollout(
         now,
     )
     .await?;
-    let before: HashMap<DeviceId, RolloutDevice> = devices
-        .iter()
-        .map(|d| (d.device.clone(), d.clone()))
-        .collect();
+    // `advance` changes devices in place and keeps their order.
+    let before = devices.clone();
     let target_version = firmware.spec.version.clone();
     let tick = Tick {
         strategy,
@@ -211,11 +209,17 @@ async fn tick_rollout(
     // one transaction: a crash leaves either all of it or none.
     let namespace = namespace_of_resource(rollout);
     let mut queued = Vec::new();
-    for start in &result.start {
-        let Some(device) = devices.iter_mut().find(|d| d.device == start.device) else {
+    // One pass over the devices finds them all (the starts are few, the devices many).
+    let mut starts: HashMap<&DeviceId, StartKind> =
+        result.start.iter().map(|s| (&s.device, s.kind)).collect();
+    for device in devices.iter_mut() {
+        if starts.is_empty() {
+            break;
+        }
+        let Some(kind) = starts.remove(&device.device) else {
             continue;
         };
-        let image = match start.kind {
+        let image = match kind {
             StartKind::Rollback => rollback_to
                 .get(&device.device)
                 .and_then(|name| resources.firmware(namespace, name))
@@ -228,7 +232,7 @@ async fn tick_rollout(
             let expires =
                 device.started.max(now) / 1000 + u64::from(strategy.device_timeout_seconds) + 3600;
             let download = download_spec(edge, image, expires)?;
-            Ok(match start.kind {
+            Ok(match kind {
                 StartKind::ScheduleDownload { opens, closes } => {
                     TaskSpec::ScheduleDownload(scheduled_download(download, opens, closes))
                 }
@@ -241,7 +245,7 @@ async fn tick_rollout(
                 device.task_id = Some(task.id.clone());
                 queued.push(task);
             }
-            Err(why) if start.kind == StartKind::Rollback => {
+            Err(why) if kind == StartKind::Rollback => {
                 device.phase = DevicePhase::Failed;
                 device.reason = format!("cannot roll back: {why}");
             }
@@ -254,11 +258,15 @@ async fn tick_rollout(
     }
     // Tasks given up this tick (faulted, timed out, never reached, or replaced) must not run
     // later.
-    let abandoned: Vec<String> = devices
+    let changed: Vec<(&RolloutDevice, &RolloutDevice)> = before
         .iter()
-        .filter(|device| before[&device.device] != **device)
-        .filter_map(|device| {
-            let previous = before[&device.device].task_id.clone()?;
+        .zip(&devices)
+        .filter(|(old, new)| old != new)
+        .collect();
+    let abandoned: Vec<String> = changed
+        .iter()
+        .filter_map(|(old, device)| {
+            let previous = old.task_id.clone()?;
             let kept = device.task_id.as_ref() == Some(&previous)
                 && matches!(
                     device.phase,
@@ -271,10 +279,7 @@ async fn tick_rollout(
             (!kept).then_some(previous)
         })
         .collect();
-    let changed: Vec<&RolloutDevice> = devices
-        .iter()
-        .filter(|d| before.get(&d.device) != Some(d))
-        .collect();
+    let changed: Vec<&RolloutDevice> = changed.into_iter().map(|(_, new)| new).collect();
     run.revision += 1;
     let written = transact(edge.store.as_ref(), |txn| {
         let (run, changed, queued, abandoned) = (&run, &changed, &queued, &abandoned);
