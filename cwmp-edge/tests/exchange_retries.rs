@@ -11,7 +11,7 @@ use acs_store::parameters::get_parameter;
 use acs_store::{EmbeddedStore, KeyRange, KvPair, Store, StoreError, Transaction};
 use async_trait::async_trait;
 use common::post;
-use cwmp::{Body, DeviceIdStruct, Event, EventCode, Inform, ParameterInfo, ParameterValue};
+use cwmp::{Body, DeviceIdStruct, EventCode, ParameterInfo, ParameterValue};
 use cwmp_edge::config::EdgeConfig;
 use cwmp_edge::edge::Edge;
 use provisioning::resources::ResourceSet;
@@ -205,17 +205,7 @@ async fn raced_bootstrap(
 
     let http = reqwest::Client::new();
     let mut cookie = None;
-    let inform = Body::Inform(Inform {
-        device_id: identity(),
-        events: vec![Event {
-            code: EventCode::Bootstrap,
-            command_key: String::new(),
-        }],
-        max_envelopes: 1,
-        current_time: "2026-12-01T00:00:00Z".into(),
-        retry_count: 0,
-        parameters: vec![value("Device.DeviceInfo.SoftwareVersion", "1.0")],
-    });
+    let inform = common::inform(identity(), EventCode::Bootstrap, "1.0");
     let (status, _) = post(&http, &url, &mut cookie, Some(inform)).await;
     assert_eq!(status, 200);
     let mut requests = Vec::new();

@@ -4,73 +4,28 @@
 //! start devices the other already started.
 
 mod common;
+mod rollout_fleet;
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use acs_model::{DeviceId, TaskSpec};
 use acs_store::{records, EmbeddedStore, Store};
-use cwmp::{Body, DeviceIdStruct, Event, EventCode, Inform, ParameterValue};
 use cwmp_edge::config::EdgeConfig;
 use cwmp_edge::edge::Edge;
 use cwmp_edge::firmware_rollouts::{self, RolloutTicks};
-use provisioning::resources::ResourceSet;
-use serde_json::json;
+use rollout_fleet::gateway;
 
 const DEVICES: usize = 12;
 /// Devices a tick may start: `ratePerMinute` 120 is two a second.
 const PER_TICK: usize = 2;
-
-fn identity(serial: usize) -> DeviceIdStruct {
-    DeviceIdStruct {
-        manufacturer: "Acme".into(),
-        oui: "00D09E".into(),
-        product_class: "Gateway".into(),
-        serial_number: format!("GW{serial:04}"),
-    }
-}
-
-fn resources() -> ResourceSet {
-    let group: crds::DeviceGroup = serde_json::from_value(json!({
-        "apiVersion": "kubeacs.io/v1alpha1",
-        "kind": "DeviceGroup",
-        "metadata": {"name": "gateways"},
-        "spec": {"parameters": [{"name": "DeviceInfo.ProductClass", "operator": "Equals", "value": "Gateway"}]},
-    }))
-    .expect("group");
-    let firmware: crds::Firmware = serde_json::from_value(json!({
-        "apiVersion": "kubeacs.io/v1alpha1",
-        "kind": "Firmware",
-        "metadata": {"name": "gw-2"},
-        "spec": {"version": "2.0", "url": "http://files.example/gw-2.bin", "size": 1024},
-    }))
-    .expect("firmware");
-    let rollout: crds::FirmwareRollout = serde_json::from_value(json!({
-        "apiVersion": "kubeacs.io/v1alpha1",
-        "kind": "FirmwareRollout",
-        "metadata": {"name": "gw-upgrade"},
-        "spec": {
-            "firmware": "gw-2",
-            "target": {"group": "gateways"},
-            "strategy": {
-                "canary": {"count": DEVICES},
-                "steps": [{"percent": 100}],
-                "maxInFlight": DEVICES,
-                "ratePerMinute": 60 * PER_TICK,
-            },
-        },
-    }))
-    .expect("rollout");
-    ResourceSet::new(Vec::new(), vec![group], Vec::new(), Vec::new())
-        .with_firmware(vec![firmware], vec![rollout])
-}
 
 /// Each device's rollout Downloads, by device.
 async fn downloads(store: &dyn Store) -> BTreeMap<DeviceId, usize> {
     let mut txn = store.begin().await.expect("begin");
     let mut downloads = BTreeMap::new();
     for serial in 0..DEVICES {
-        let device = DeviceId::from_identity(&identity(serial));
+        let device = DeviceId::from_identity(&gateway(serial));
         let tasks = records::list_tasks(txn.as_mut(), &device)
             .await
             .expect("tasks");
@@ -96,37 +51,13 @@ async fn a_process_reads_the_devices_again_after_another_advanced_the_rollout() 
             ..EdgeConfig::default()
         };
         let edge = Edge::new(store.clone(), config);
-        edge.set_resources(resources());
+        edge.set_resources(rollout_fleet::resources(DEVICES, DEVICES, 60 * PER_TICK));
         edge
     };
     let (first, second) = (edge("edge-a"), edge("edge-b"));
 
     // The devices become known through their Informs, on version 1.0.
-    let (url, shutdown) = common::serve(first.clone()).await;
-    let http = reqwest::Client::new();
-    for serial in 0..DEVICES {
-        let mut cookie = None;
-        let inform = Body::Inform(Inform {
-            device_id: identity(serial),
-            events: vec![Event {
-                code: EventCode::Periodic,
-                command_key: String::new(),
-            }],
-            max_envelopes: 1,
-            current_time: "2026-12-01T00:00:00Z".into(),
-            retry_count: 0,
-            parameters: vec![ParameterValue {
-                name: "Device.DeviceInfo.SoftwareVersion".into(),
-                value: "1.0".into(),
-                xsd_type: Default::default(),
-            }],
-        });
-        let (status, _) = common::post(&http, &url, &mut cookie, Some(inform)).await;
-        assert_eq!(status, 200, "Inform of device {serial}");
-        let (status, _) = common::post(&http, &url, &mut cookie, None).await;
-        assert_eq!(status, 204, "end of the session of device {serial}");
-    }
-    shutdown.cancel();
+    rollout_fleet::inform_all(first.clone(), DEVICES, 4).await;
 
     // The processes take turns, one tick each, as leadership moves back and forth.
     let (mut first_ticks, mut second_ticks) = (RolloutTicks::default(), RolloutTicks::default());

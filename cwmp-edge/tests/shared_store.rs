@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use acs_model::{DeviceId, TaskSpec, TaskStatus};
 use acs_store::{EmbeddedStore, Store};
-use cwmp::{Body, DeviceIdStruct, Envelope, Event, EventCode, Inform, ParameterValue};
+use cwmp::{Body, DeviceIdStruct, Envelope, EventCode, ParameterValue};
 use cwmp_edge::config::EdgeConfig;
 use cwmp_edge::edge::Edge;
 use tokio_util::sync::CancellationToken;
@@ -74,21 +74,7 @@ impl Cpe {
     /// Sends an Inform to `url` as the start of a new session; returns the status.
     async fn inform(&mut self, url: &str) -> u16 {
         self.cookie = None;
-        let inform = Body::Inform(Inform {
-            device_id: self.identity(),
-            events: vec![Event {
-                code: EventCode::Periodic,
-                command_key: String::new(),
-            }],
-            max_envelopes: 1,
-            current_time: "2026-12-01T00:00:00Z".into(),
-            retry_count: 0,
-            parameters: vec![ParameterValue {
-                name: "Device.DeviceInfo.SoftwareVersion".into(),
-                value: "1.0".into(),
-                xsd_type: Default::default(),
-            }],
-        });
+        let inform = common::inform(self.identity(), EventCode::Periodic, "1.0");
         self.post(url, Some(inform)).await.0
     }
 

@@ -1,9 +1,9 @@
-//! What the edge's integration tests share: an edge serving CWMP on a loopback port, and a
-//! CPE's POST in a session over real HTTP.
+//! What the edge's integration tests share: an edge serving CWMP on a loopback port, a CPE's
+//! Inform, and its POSTs in a session over real HTTP.
 
 use std::sync::Arc;
 
-use cwmp::{Body, Envelope, Header};
+use cwmp::{Body, DeviceIdStruct, Envelope, Event, EventCode, Header, Inform, ParameterValue};
 use cwmp_edge::edge::Edge;
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
@@ -55,4 +55,23 @@ pub async fn post(
     let reply = (status == 200 && !bytes.is_empty())
         .then(|| cwmp::decode(&bytes).expect("a valid envelope"));
     (status, reply)
+}
+
+/// An Inform from `device` with one event, reporting its software version (TR-181).
+pub fn inform(device: DeviceIdStruct, event: EventCode, software_version: &str) -> Body {
+    Body::Inform(Inform {
+        device_id: device,
+        events: vec![Event {
+            code: event,
+            command_key: String::new(),
+        }],
+        max_envelopes: 1,
+        current_time: "2026-12-01T00:00:00Z".into(),
+        retry_count: 0,
+        parameters: vec![ParameterValue {
+            name: "Device.DeviceInfo.SoftwareVersion".into(),
+            value: software_version.into(),
+            xsd_type: Default::default(),
+        }],
+    })
 }
