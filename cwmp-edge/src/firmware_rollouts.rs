@@ -174,8 +174,6 @@ async fn tick_rollout(
         now,
     )
     .await?;
-    // `advance` changes devices in place and keeps their order.
-    let before = devices.clone();
     let target_version = firmware.spec.version.clone();
     let tick = Tick {
         strategy,
@@ -209,13 +207,11 @@ async fn tick_rollout(
     // one transaction: a crash leaves either all of it or none.
     let namespace = namespace_of_resource(rollout);
     let mut queued = Vec::new();
-    // One pass over the devices finds them all (the starts are few, the devices many).
+    // A device that starts is among those the tick changed.
     let mut starts: HashMap<&DeviceId, StartKind> =
         result.start.iter().map(|s| (&s.device, s.kind)).collect();
-    for device in devices.iter_mut() {
-        if starts.is_empty() {
-            break;
-        }
+    for (index, _) in result.changed.iter() {
+        let device = &mut devices[index];
         let Some(kind) = starts.remove(&device.device) else {
             continue;
         };
@@ -256,16 +252,14 @@ async fn tick_rollout(
             }
         }
     }
+    debug_assert!(starts.is_empty(), "starts of unchanged devices: {starts:?}");
     // Tasks given up this tick (faulted, timed out, never reached, or replaced) must not run
     // later.
-    let changed: Vec<(&RolloutDevice, &RolloutDevice)> = before
+    let abandoned: Vec<String> = result
+        .changed
         .iter()
-        .zip(&devices)
-        .filter(|(old, new)| old != new)
-        .collect();
-    let abandoned: Vec<String> = changed
-        .iter()
-        .filter_map(|(old, device)| {
+        .filter_map(|(index, old)| {
+            let device = &devices[index];
             let previous = old.task_id.clone()?;
             let kept = device.task_id.as_ref() == Some(&previous)
                 && matches!(
@@ -279,7 +273,11 @@ async fn tick_rollout(
             (!kept).then_some(previous)
         })
         .collect();
-    let changed: Vec<&RolloutDevice> = changed.into_iter().map(|(_, new)| new).collect();
+    let changed: Vec<&RolloutDevice> = result
+        .changed
+        .iter()
+        .map(|(index, _)| &devices[index])
+        .collect();
     run.revision += 1;
     let written = transact(edge.store.as_ref(), |txn| {
         let (run, changed, queued, abandoned) = (&run, &changed, &queued, &abandoned);

@@ -8,6 +8,8 @@
 //! the new firmware go back to their previous one. The caller reads the store, calls
 //! [`advance`], queues the transfers it asks for and writes the records back.
 
+use std::collections::BTreeMap;
+
 use acs_model::{DeviceId, DevicePhase, Millis, RolloutDevice, RolloutRun};
 use crds::firmware::{FirmwareSpec, RolloutStrategy, ThresholdAction};
 
@@ -237,6 +239,37 @@ pub struct TickResult {
     pub phase: Phase,
     /// The wave that started during this tick, if one did.
     pub wave_started: Option<u32>,
+    /// The devices the tick changed.
+    pub changed: Changed,
+}
+
+/// The devices a tick changed, by their index in the run's devices, each with its record as
+/// it was before the tick. A tick touches few devices (those under way and those coming up to
+/// start), so the caller writes these instead of comparing every device.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Changed(BTreeMap<usize, RolloutDevice>);
+
+impl Changed {
+    /// Lets `change` update the device at `index`, and notes it when it changed.
+    fn touch<R>(
+        &mut self,
+        devices: &mut [RolloutDevice],
+        index: usize,
+        change: impl FnOnce(&mut RolloutDevice) -> R,
+    ) -> R {
+        let before = devices[index].clone();
+        let result = change(&mut devices[index]);
+        if devices[index] != before {
+            // A device changed twice keeps its record from before the first change.
+            self.0.entry(index).or_insert(before);
+        }
+        result
+    }
+
+    /// The changed devices' indexes, in order, each with its record from before the tick.
+    pub fn iter(&self) -> impl Iterator<Item = (usize, &RolloutDevice)> + '_ {
+        self.0.iter().map(|(index, before)| (*index, before))
+    }
 }
 
 /// Counts of devices by phase.
@@ -542,10 +575,12 @@ pub fn advance(
     }
     let waiting =
         |d: &RolloutDevice| matches!(d.phase, DevicePhase::Pending | DevicePhase::Scheduled);
-    for device in devices.iter_mut() {
+    let mut changed = Changed::default();
+    for index in 0..devices.len() {
+        let device = &devices[index];
         if device.wave <= run.current_wave && !device.phase.is_final() && !waiting(device) {
             if let Some(observed) = observation(device) {
-                observe(device, &observed, tick);
+                changed.touch(devices, index, |device| observe(device, &observed, tick));
             }
         }
     }
@@ -571,7 +606,7 @@ pub fn advance(
         .min(tick.rate_allowance);
     if let Some(why) = &run.aborted {
         let start = if strategy.rollback_on_abort {
-            roll_back(devices, &mut observation, tick, &mut budget)
+            roll_back(devices, &mut changed, &mut observation, tick, &mut budget)
         } else {
             Vec::new()
         };
@@ -579,6 +614,7 @@ pub fn advance(
             start,
             phase: Phase::Aborted(why.clone()),
             wave_started,
+            changed,
         };
     }
     if held.is_none() && tick.paused {
@@ -613,6 +649,7 @@ pub fn advance(
             start: Vec::new(),
             phase: Phase::Complete,
             wave_started,
+            changed,
         };
     }
     if let Some(why) = held {
@@ -620,12 +657,14 @@ pub fn advance(
             start: Vec::new(),
             phase: Phase::Paused(why),
             wave_started,
+            changed,
         };
     }
     // Devices of started waves start within the window, the in-flight limit and the rate;
     // outside the window, those that take it get a ScheduleDownload for the next one.
     let mut start = Vec::new();
-    for device in devices.iter_mut() {
+    for index in 0..devices.len() {
+        let device = &devices[index];
         if !waiting(device) || device.wave > run.current_wave {
             continue;
         }
@@ -633,13 +672,13 @@ pub fn advance(
             (true, _) => None,
             (false, Some(window)) if !device.no_schedule_download => Some(window),
             (false, _) => {
-                hold_for_window(device, now);
+                hold_for_window(devices, &mut changed, index, now);
                 continue;
             }
         };
         if budget == 0 {
             if schedule_for.is_some() {
-                hold_for_window(device, now);
+                hold_for_window(devices, &mut changed, index, now);
                 continue;
             }
             break;
@@ -649,38 +688,44 @@ pub fn advance(
         let Some(observed) = observation(device) else {
             break;
         };
-        observe(device, &observed, tick);
-        if !waiting(device) {
+        let kind = changed.touch(devices, index, |device| {
+            observe(device, &observed, tick);
+            if !waiting(device) {
+                return None;
+            }
+            let kind = match schedule_for {
+                None => StartKind::Download,
+                Some((opens, closes)) if observed.schedule_download => {
+                    StartKind::ScheduleDownload { opens, closes }
+                }
+                Some(_) => {
+                    wait_for_window(device, now);
+                    return None;
+                }
+            };
+            device.attempts += 1;
+            device.task_id = None;
+            if device.from_version.is_empty() {
+                device.from_version = observed.software_version.clone();
+            }
+            match kind {
+                StartKind::ScheduleDownload { closes, .. } => {
+                    device.started = closes;
+                    set(device, DevicePhase::ScheduledOnDevice, now, "");
+                }
+                _ => {
+                    device.started = now;
+                    set(device, DevicePhase::Downloading, now, "");
+                }
+            }
+            Some(kind)
+        });
+        let Some(kind) = kind else {
             continue;
-        }
-        let kind = match schedule_for {
-            None => StartKind::Download,
-            Some((opens, closes)) if observed.schedule_download => {
-                StartKind::ScheduleDownload { opens, closes }
-            }
-            Some(_) => {
-                hold_for_window(device, now);
-                continue;
-            }
         };
         budget -= 1;
-        device.attempts += 1;
-        device.task_id = None;
-        if device.from_version.is_empty() {
-            device.from_version = observed.software_version.clone();
-        }
-        match kind {
-            StartKind::ScheduleDownload { closes, .. } => {
-                device.started = closes;
-                set(device, DevicePhase::ScheduledOnDevice, now, "");
-            }
-            _ => {
-                device.started = now;
-                set(device, DevicePhase::Downloading, now, "");
-            }
-        }
         start.push(Start {
-            device: device.device.clone(),
+            device: devices[index].device.clone(),
             kind,
         });
     }
@@ -693,11 +738,26 @@ pub fn advance(
         start,
         phase,
         wave_started,
+        changed,
     }
 }
 
-/// Holds a waiting device until the window opens.
-fn hold_for_window(device: &mut RolloutDevice, now: Millis) {
+/// Holds the waiting device at `index` until the window opens.
+fn hold_for_window(
+    devices: &mut [RolloutDevice],
+    changed: &mut Changed,
+    index: usize,
+    now: Millis,
+) {
+    // Only a Pending device changes: checked first, so that the many devices held already
+    // are not copied at every tick.
+    if devices[index].phase == DevicePhase::Pending {
+        changed.touch(devices, index, |device| wait_for_window(device, now));
+    }
+}
+
+/// A Pending device waits for the window.
+fn wait_for_window(device: &mut RolloutDevice, now: Millis) {
     if device.phase == DevicePhase::Pending {
         set(
             device,
@@ -712,39 +772,47 @@ fn hold_for_window(device: &mut RolloutDevice, now: Millis) {
 /// waiting start it within the budget.
 fn roll_back(
     devices: &mut [RolloutDevice],
+    changed: &mut Changed,
     observation: &mut impl FnMut(&RolloutDevice) -> Option<Observation>,
     tick: &Tick<'_>,
     budget: &mut u32,
 ) -> Vec<Start> {
     let now = tick.now;
     let mut start = Vec::new();
-    for device in devices.iter_mut() {
-        if to_roll_back(device) {
-            device.reached_target = false;
-            device.attempts = 0;
-            device.task_id = None;
-            let reason = format!("to roll back to version {}", device.from_version);
-            set(device, DevicePhase::RollbackPending, now, &reason);
+    for index in 0..devices.len() {
+        if to_roll_back(&devices[index]) {
+            changed.touch(devices, index, |device| {
+                device.reached_target = false;
+                device.attempts = 0;
+                device.task_id = None;
+                let reason = format!("to roll back to version {}", device.from_version);
+                set(device, DevicePhase::RollbackPending, now, &reason);
+            });
         }
-        if device.phase != DevicePhase::RollbackPending || *budget == 0 {
+        if devices[index].phase != DevicePhase::RollbackPending || *budget == 0 {
             continue;
         }
-        let Some(observed) = observation(device) else {
+        let Some(observed) = observation(&devices[index]) else {
             continue;
         };
-        observe(device, &observed, tick);
-        if device.phase != DevicePhase::RollbackPending || observed.rollback_image.is_none() {
-            continue;
-        }
-        *budget -= 1;
-        device.attempts += 1;
-        device.started = now;
-        let reason = format!("rolling back to version {}", device.from_version);
-        set(device, DevicePhase::RollingBack, now, &reason);
-        start.push(Start {
-            device: device.device.clone(),
-            kind: StartKind::Rollback,
+        let rolls_back = changed.touch(devices, index, |device| {
+            observe(device, &observed, tick);
+            if device.phase != DevicePhase::RollbackPending || observed.rollback_image.is_none() {
+                return false;
+            }
+            device.attempts += 1;
+            device.started = now;
+            let reason = format!("rolling back to version {}", device.from_version);
+            set(device, DevicePhase::RollingBack, now, &reason);
+            true
         });
+        if rolls_back {
+            *budget -= 1;
+            start.push(Start {
+                device: devices[index].device.clone(),
+                kind: StartKind::Rollback,
+            });
+        }
     }
     start
 }
@@ -877,6 +945,7 @@ mod tests {
                 next_window: None,
                 rate_allowance: 1000,
             };
+            let before = self.devices.clone();
             let result = advance(
                 &mut self.run,
                 &mut self.devices,
@@ -897,6 +966,7 @@ mod tests {
             for start in &result.start {
                 self.state.get_mut(&start.device.0).unwrap().2 = Some(DownloadOutcome::Queued);
             }
+            assert_changes_noted(&before, &self.devices, &result.changed);
             result
         }
 
@@ -1088,12 +1158,36 @@ mod tests {
         observe: &dyn Fn(&str, &State) -> Observation,
     ) -> TickResult {
         let state = fleet.state.clone();
-        advance(
+        let before = fleet.devices.clone();
+        let result = advance(
             &mut fleet.run,
             &mut fleet.devices,
             |d| Some(observe(&d.device.0, &state[&d.device.0])),
             tick,
-        )
+        );
+        assert_changes_noted(&before, &fleet.devices, &result.changed);
+        result
+    }
+
+    /// Every device that differs after a tick is among those it says it changed, each noted
+    /// with its record from before the tick.
+    fn assert_changes_noted(before: &[RolloutDevice], after: &[RolloutDevice], changed: &Changed) {
+        let noted: BTreeMap<usize, &RolloutDevice> = changed.iter().collect();
+        for (index, (old, new)) in before.iter().zip(after).enumerate() {
+            if old != new {
+                assert_eq!(
+                    noted.get(&index),
+                    Some(&old),
+                    "device {index} changed unnoted"
+                );
+            }
+        }
+        for (index, old) in noted {
+            assert_eq!(
+                old, &before[index],
+                "device {index} noted with another record"
+            );
+        }
     }
 
     fn seen(version: &str, download: Option<DownloadOutcome>) -> Observation {
