@@ -6,7 +6,7 @@
 //! in-flight limit and the rate. Outside the window, devices that take ScheduleDownload are
 //! told to download in the next one. After an abort with `rollbackOnAbort`, devices that took
 //! the new firmware go back to their previous one. The caller reads the store, calls
-//! [`advance`], queues the transfers it asks for and writes the records back.
+//! [`advance`], queues the transfers it asks for and writes back the records it changed.
 
 use std::collections::BTreeMap;
 
