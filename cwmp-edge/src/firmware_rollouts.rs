@@ -29,8 +29,8 @@ use cwmp::Download;
 use provisioning::membership::DeviceFacts;
 use provisioning::resources::{key_of, namespace_of_resource, ResourceSet};
 use provisioning::rollout::{
-    advance, assign_waves, eligibility, plan_waves, settled, DownloadOutcome, Observation, Phase,
-    StartKind, Tick,
+    advance, assign_waves, eligibility, plan_waves, settled, Changed, DownloadOutcome, Observation,
+    Phase, StartKind, Tick, TickResult,
 };
 use provisioning::schedule::CompiledSchedule;
 
@@ -203,9 +203,73 @@ async fn tick_rollout(
     if let (Phase::Aborted(why), false) = (&result.phase, was_aborted) {
         tracing::warn!(rollout = key, why, "firmware rollout aborted");
     }
-    // Tasks for the devices that start, and the records of every device that changed, in
-    // one transaction: a crash leaves either all of it or none.
+    let queued = queue_starts(
+        edge,
+        resources,
+        rollout,
+        firmware,
+        key,
+        now,
+        &mut run,
+        &mut devices,
+        &result,
+        &rollback_to,
+    );
+    // Tasks given up this tick (faulted, timed out, never reached, or replaced) must not run
+    // later.
+    let abandoned = abandoned_tasks(&result.changed, &devices);
+    let changed: Vec<&RolloutDevice> = result
+        .changed
+        .iter()
+        .map(|(index, _)| &devices[index])
+        .collect();
+    run.revision += 1;
+    // The tasks and the records of every device that changed, in one transaction: a crash
+    // leaves either all of it or none.
+    let written = write_tick(edge, key, &run, &changed, &queued, &abandoned, now).await?;
+    if !written {
+        tracing::warn!(
+            rollout = key,
+            "the run changed while this tick planned; the next tick plans again"
+        );
+        return Ok(None);
+    }
+    for task in queued {
+        spawn_connection_request(edge, task.device.clone(), task.id.clone());
+    }
+    // Devices whose connection request went unanswered (or was lost) are asked again, if
+    // they still wait for that task.
+    for (index, task_id) in &unanswered {
+        let device = &devices[*index];
+        if device.task_id.as_ref() != Some(task_id) {
+            continue;
+        }
+        if *allowance < 1.0 {
+            break;
+        }
+        *allowance -= 1.0;
+        spawn_connection_request(edge, device.device.clone(), task_id.clone());
+    }
+    Ok(Some(HeldDevices::of(&run, devices)))
+}
+
+/// Makes the tasks of the devices `result` starts (a device whose Firmware cannot be sent
+/// goes back to waiting, or fails its rollback) and returns them.
+#[allow(clippy::too_many_arguments)]
+fn queue_starts(
+    edge: &Edge,
+    resources: &ResourceSet,
+    rollout: &FirmwareRollout,
+    firmware: &Firmware,
+    key: &str,
+    now: Millis,
+    run: &mut RolloutRun,
+    devices: &mut [RolloutDevice],
+    result: &TickResult,
+    rollback_to: &HashMap<DeviceId, String>,
+) -> Vec<TaskRecord> {
     let namespace = namespace_of_resource(rollout);
+    let strategy = &rollout.spec.strategy;
     let mut queued = Vec::new();
     // A device that starts is among those the tick changed.
     let mut starts: HashMap<&DeviceId, StartKind> =
@@ -253,10 +317,13 @@ async fn tick_rollout(
         }
     }
     debug_assert!(starts.is_empty(), "starts of unchanged devices: {starts:?}");
-    // Tasks given up this tick (faulted, timed out, never reached, or replaced) must not run
-    // later.
-    let abandoned: Vec<String> = result
-        .changed
+    queued
+}
+
+/// The tasks of changed devices that no longer run: given up (faulted, timed out, never
+/// reached) or replaced.
+fn abandoned_tasks(changed: &Changed, devices: &[RolloutDevice]) -> Vec<String> {
+    changed
         .iter()
         .filter_map(|(index, old)| {
             let device = &devices[index];
@@ -272,20 +339,25 @@ async fn tick_rollout(
                 );
             (!kept).then_some(previous)
         })
-        .collect();
-    let changed: Vec<&RolloutDevice> = result
-        .changed
-        .iter()
-        .map(|(index, _)| &devices[index])
-        .collect();
-    run.revision += 1;
-    let written = transact(edge.store.as_ref(), |txn| {
-        let (run, changed, queued, abandoned) = (&run, &changed, &queued, &abandoned);
+        .collect()
+}
+
+/// Writes what a tick decided, unless another process wrote the run since the tick read it
+/// (`run` carries the revision after the one read). Returns whether it wrote.
+async fn write_tick(
+    edge: &Edge,
+    key: &str,
+    run: &RolloutRun,
+    changed: &[&RolloutDevice],
+    queued: &[TaskRecord],
+    abandoned: &[String],
+    now: Millis,
+) -> Result<bool, StoreError> {
+    transact(edge.store.as_ref(), |txn| {
         Box::pin(async move {
-            // Another process wrote the run since this tick read it (a leader that has not
-            // noticed losing its lease, say): this tick planned on stale records, so it writes
-            // nothing. Two ticks on one revision both write the run, so one of them conflicts
-            // and finds here that the other went first.
+            // A leader that has not noticed losing its lease, say, planned on stale records:
+            // it writes nothing. Two ticks on one revision both write the run, so one of them
+            // conflicts and finds here that the other went first.
             let stored = records::get_rollout(txn, key).await?;
             let based_on = |stored: RolloutRun| {
                 (stored.plan_hash, stored.started, stored.revision + 1)
@@ -294,10 +366,10 @@ async fn tick_rollout(
             if !stored.is_some_and(based_on) {
                 return Ok(false);
             }
-            for task in queued.iter() {
+            for task in queued {
                 records::put_task(txn, task).await?;
             }
-            for task_id in abandoned.iter() {
+            for task_id in abandoned {
                 // Failed for good (kept, with its fault, as the device's history).
                 if let Some(mut task) = records::get_task(txn, task_id).await? {
                     if !matches!(task.status, TaskStatus::Done | TaskStatus::Failed) {
@@ -307,38 +379,14 @@ async fn tick_rollout(
                     }
                 }
             }
-            for device in changed.iter() {
+            for device in changed {
                 records::put_rollout_device(txn, key, device).await?;
             }
             records::put_rollout(txn, key, run).await?;
             Ok(true)
         })
     })
-    .await?;
-    if !written {
-        tracing::warn!(
-            rollout = key,
-            "the run changed while this tick planned; the next tick plans again"
-        );
-        return Ok(None);
-    }
-    for task in queued {
-        spawn_connection_request(edge, task.device.clone(), task.id.clone());
-    }
-    // Devices whose connection request went unanswered (or was lost) are asked again, if
-    // they still wait for that task.
-    for device in devices
-        .iter()
-        .filter(|d| d.task_id.as_ref().is_some_and(|t| unanswered.contains(t)))
-    {
-        if *allowance < 1.0 {
-            break;
-        }
-        *allowance -= 1.0;
-        let task_id = device.task_id.clone().unwrap_or_default();
-        spawn_connection_request(edge, device.device.clone(), task_id);
-    }
-    Ok(Some(HeldDevices::of(&run, devices)))
+    .await
 }
 
 /// Expands the target, plans the waves and stores the new run.
@@ -388,8 +436,9 @@ async fn start(
 struct Observed {
     /// What is known of each device read.
     observations: HashMap<DeviceId, Observation>,
-    /// Their tasks still waiting for a connection request to be answered.
-    unanswered: HashSet<String>,
+    /// Devices (by index) whose task still waits for a connection request to be answered,
+    /// with that task.
+    unanswered: Vec<(usize, String)>,
     /// For devices waiting for their rollback: the Firmware to go back to.
     rollback_to: HashMap<DeviceId, String>,
 }
@@ -409,12 +458,19 @@ async fn observe(
 ) -> Result<Observed, StoreError> {
     // The same devices, in the same order, as `advance` asks for (it stops at the first it
     // was not given).
-    let started = |d: &&RolloutDevice| d.wave <= run.current_wave && !d.phase.is_final();
-    let waiting =
-        |d: &&RolloutDevice| matches!(d.phase, DevicePhase::Pending | DevicePhase::Scheduled);
-    let under_way = devices.iter().filter(started).filter(|d| !waiting(d));
+    let started =
+        |(_, d): &(usize, &RolloutDevice)| d.wave <= run.current_wave && !d.phase.is_final();
+    let waiting = |(_, d): &(usize, &RolloutDevice)| {
+        matches!(d.phase, DevicePhase::Pending | DevicePhase::Scheduled)
+    };
+    let under_way = devices
+        .iter()
+        .enumerate()
+        .filter(started)
+        .filter(|d| !waiting(d));
     let next = devices
         .iter()
+        .enumerate()
         .filter(started)
         .filter(waiting)
         .take(waiting_reads);
@@ -423,10 +479,10 @@ async fn observe(
         !firmware.spec.preconditions.parameters.is_empty() || !gate.parameters.is_empty();
     let namespace = namespace_of_resource(rollout);
     let mut seen = HashMap::new();
-    let mut unanswered = HashSet::new();
+    let mut unanswered = Vec::new();
     let mut rollback_to = HashMap::new();
     let mut txn = edge.store.begin().await?;
-    for device in under_way.chain(next) {
+    for (index, device) in under_way.chain(next) {
         let Some(record) = records::get_device(txn.as_mut(), &device.device).await? else {
             continue;
         };
@@ -444,7 +500,7 @@ async fn observe(
             None => None,
         };
         if let Some(task) = task.as_ref().filter(|t| awaits_connection_request(t, now)) {
-            unanswered.insert(task.id.clone());
+            unanswered.push((index, task.id.clone()));
         }
         let download = task.as_ref().map(download_outcome);
         let rollback_image = (device.phase == DevicePhase::RollbackPending).then(|| {
