@@ -44,38 +44,39 @@ pub const TICK: Duration = Duration::from_secs(1);
 /// version or not fitting are passed over).
 const LOOKAHEAD: usize = 32;
 
-/// What the process advancing rollouts keeps of each one from tick to tick.
+/// What the process advancing rollouts keeps of each one from tick to tick, by rollout.
 #[derive(Default)]
-pub struct RolloutTicks {
-    /// Each rollout's unused start allowance.
-    allowances: HashMap<String, f64>,
-    /// Each rollout's devices as this process last read or wrote them.
-    devices: HashMap<String, HeldDevices>,
+pub struct RolloutTicks(HashMap<String, RolloutState>);
+
+/// What the process keeps of one rollout between ticks.
+#[derive(Default)]
+struct RolloutState {
+    /// The unused start allowance.
+    allowance: f64,
+    /// The devices as this process last read or wrote them.
+    held: Option<HeldDevices>,
 }
 
 /// A rollout's devices as one process last read or wrote them, and the run they belong to:
 /// while the stored run is the one this process last wrote, its devices are these, and a tick
 /// need not read them again (one record per device).
 struct HeldDevices {
-    plan_hash: u64,
-    started: Millis,
-    revision: u64,
+    /// [`RolloutRun::written_as`] of their run.
+    written_as: (u64, Millis, u64),
     devices: Vec<RolloutDevice>,
 }
 
 impl HeldDevices {
     fn of(run: &RolloutRun, devices: Vec<RolloutDevice>) -> HeldDevices {
         HeldDevices {
-            plan_hash: run.plan_hash,
-            started: run.started,
-            revision: run.revision,
+            written_as: run.written_as(),
             devices,
         }
     }
 
     /// Whether these are the devices of `run` as stored.
     fn belong_to(&self, run: &RolloutRun) -> bool {
-        (self.plan_hash, self.started, self.revision) == (run.plan_hash, run.started, run.revision)
+        self.written_as == run.written_as()
     }
 }
 
@@ -94,17 +95,22 @@ pub async fn tick(edge: &Arc<Edge>, ticks: &mut RolloutTicks) -> Result<(), Stor
             );
             continue;
         };
-        let held = ticks.devices.remove(&key);
-        let allowance = ticks.allowances.entry(key.clone()).or_insert(0.0);
-        let held = tick_rollout(edge, &resources, rollout, firmware, &key, allowance, held).await?;
-        if let Some(held) = held {
-            ticks.devices.insert(key.clone(), held);
-        }
+        let state = ticks.0.entry(key.clone()).or_default();
+        let held = state.held.take();
+        state.held = tick_rollout(
+            edge,
+            &resources,
+            rollout,
+            firmware,
+            &key,
+            &mut state.allowance,
+            held,
+        )
+        .await?;
         present.insert(key);
     }
     // Rollouts gone (or without their Firmware) start afresh if they come back.
-    ticks.allowances.retain(|key, _| present.contains(key));
-    ticks.devices.retain(|key, _| present.contains(key));
+    ticks.0.retain(|key, _| present.contains(key));
     Ok(())
 }
 
@@ -360,8 +366,8 @@ async fn write_tick(
             // conflicts and finds here that the other went first.
             let stored = records::get_rollout(txn, key).await?;
             let based_on = |stored: RolloutRun| {
-                (stored.plan_hash, stored.started, stored.revision + 1)
-                    == (run.plan_hash, run.started, run.revision)
+                let (plan, started, revision) = stored.written_as();
+                (plan, started, revision + 1) == run.written_as()
             };
             if !stored.is_some_and(based_on) {
                 return Ok(false);

@@ -35,6 +35,13 @@ pub struct RolloutRun {
     pub revision: u64,
 }
 
+impl RolloutRun {
+    /// Which write of which run this is: its plan, its start and its revision.
+    pub fn written_as(&self) -> (u64, Millis, u64) {
+        (self.plan_hash, self.started, self.revision)
+    }
+}
+
 /// Where one device of a rollout stands.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub enum DevicePhase {
