@@ -1,9 +1,9 @@
-//! The Argo CD health check (`manifests/argocd/health.lua`), run by a real Lua 5.1
-//! interpreter (what Argo CD embeds, through gopher-lua) on resources with the statuses the
-//! operator writes: conditions made by `operator::conditions::with_kstatus`.
+//! The Argo CD health check (`manifests/argocd/health.lua`), run by a real Lua 5.1 interpreter
+//! (what Argo CD embeds, through gopher-lua; here the reference one, built from source by
+//! `mlua`) on resources with the statuses the operator writes: conditions made by
+//! `operator::conditions::with_kstatus`.
 
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{Condition, Time};
 use operator::conditions::with_kstatus;
@@ -51,26 +51,18 @@ fn lua(value: &Value) -> String {
     }
 }
 
-/// (status, message) the script gives `object`.
+/// (status, message) the script gives `object`, run by Lua 5.1 (built from source by `mlua`,
+/// so no interpreter needs to be installed).
 fn health(object: &Value) -> (String, String) {
     let program = format!(
-        "obj = {}\nlocal hs = (function()\n{}\nend)()\nio.write(hs.status .. \"\\n\" .. hs.message)\n",
+        "obj = {}\nlocal hs = (function()\n{}\nend)()\nreturn hs.status, hs.message\n",
         lua(object),
         health_script()
     );
-    let out = Command::new("lua5.1")
-        .arg("-e")
-        .arg(&program)
-        .output()
-        .expect("lua5.1 runs (.ci/run installs Debian's lua5.1)");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let text = String::from_utf8(out.stdout).unwrap();
-    let (status, message) = text.split_once('\n').unwrap();
-    (status.to_string(), message.to_string())
+    mlua::Lua::new()
+        .load(&program)
+        .eval::<(String, String)>()
+        .unwrap_or_else(|error| panic!("the health check fails: {error}"))
 }
 
 fn condition(kind: &str, status: bool, reason: &str, message: &str) -> Condition {

@@ -17,7 +17,7 @@ use cwmp::{
 use serde_json::Value;
 
 /// The ports in a `kube-acs standalone ready` (or `edge ready`) `cwmp=... api=... files=...` log line.
-fn ready_ports(log: &str) -> Option<(u16, u16, u16)> {
+pub fn ready_ports(log: &str) -> Option<(u16, u16, u16)> {
     let line = log
         .lines()
         .find(|l| l.contains("kube-acs ") && l.contains(" ready") && l.contains("cwmp="))?;
