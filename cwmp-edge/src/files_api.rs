@@ -226,8 +226,7 @@ pub async fn put_file(
     let name = checked_name(&name)?;
     let dir = files_dir(&edge)?;
     let target = dir.join(name);
-    let exists = |path: &FsPath| std::fs::symlink_metadata(path).is_ok();
-    if exists(&target) && !query.overwrite {
+    if exists(&target).await && !query.overwrite {
         return Err(already_exists(name));
     }
     let limit = edge.config.max_upload_bytes;
@@ -247,13 +246,14 @@ pub async fn put_file(
     };
     let (size, sha256) = receive(body, &temp.path, limit).await?;
     let replaced = if query.overwrite {
-        let replaced = exists(&target);
-        std::fs::rename(&temp.path, &target)
+        let replaced = exists(&target).await;
+        tokio::fs::rename(&temp.path, &target)
+            .await
             .map_err(|e| io_error("cannot move the upload into place", &target, e))?;
         replaced
     } else {
         // A link fails if the name was taken meanwhile: two uploads never overwrite each other.
-        match std::fs::hard_link(&temp.path, &target) {
+        match tokio::fs::hard_link(&temp.path, &target).await {
             Ok(()) => false,
             Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
                 return Err(already_exists(name))
@@ -262,7 +262,9 @@ pub async fn put_file(
         }
     };
     drop(temp);
-    let metadata = std::fs::metadata(&target).map_err(|e| io_error("cannot read", &target, e))?;
+    let metadata = tokio::fs::metadata(&target)
+        .await
+        .map_err(|e| io_error("cannot read", &target, e))?;
     let mut info = file_info(&edge, name, &metadata);
     info.size = size;
     info.sha256 = Some(sha256);
@@ -279,6 +281,11 @@ pub async fn put_file(
         StatusCode::CREATED
     };
     Ok((status, Json(info)).into_response())
+}
+
+/// Whether something (a file, a directory, a link) has this path.
+async fn exists(path: &FsPath) -> bool {
+    tokio::fs::symlink_metadata(path).await.is_ok()
 }
 
 fn already_exists(name: &str) -> ApiError {
@@ -334,7 +341,7 @@ pub async fn delete_file(
 ) -> Result<StatusCode, ApiError> {
     let name = checked_name(&name)?;
     let path = files_dir(&edge)?.join(name);
-    match std::fs::symlink_metadata(&path) {
+    match tokio::fs::symlink_metadata(&path).await {
         Ok(metadata) if metadata.is_file() => {}
         Ok(_) => return Err(not_found(name)),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Err(not_found(name)),
