@@ -185,6 +185,10 @@ pub fn target(method: &Method, path: &str) -> Option<Target> {
             Target::TaskDevice(if read { "get" } else { "update" }, decode(id))
         }
         ["api", "v1", "tasks", id, "retry"] => Target::TaskDevice("update", decode(id)),
+        // The file server's files belong to no namespace: managing them is a cluster-wide
+        // right on Firmware.
+        ["api", "v1", "files"] => Target::All("list", "firmwares".to_string()),
+        ["api", "v1", "files", _] => Target::All(verb, "firmwares".to_string()),
         ["api", "v1", "faults", id] => {
             Target::FaultDevice(if read { "get" } else { "update" }, decode(id))
         }
@@ -193,7 +197,7 @@ pub fn target(method: &Method, path: &str) -> Option<Target> {
 }
 
 /// Percent-decodes a path segment (ids may carry `%2F` and the like).
-fn decode(segment: &str) -> String {
+pub(crate) fn decode(segment: &str) -> String {
     let bytes = segment.as_bytes();
     let mut out = Vec::with_capacity(bytes.len());
     let mut i = 0;
@@ -426,5 +430,27 @@ mod tests {
             Some(Target::TaskDevice("update", "123".into()))
         );
         assert_eq!(target(&Method::GET, "/elsewhere"), None);
+        assert_eq!(
+            target(&Method::PUT, "/api/v1/files/fw.bin"),
+            Some(Target::All("update", "firmwares".into()))
+        );
+        assert_eq!(
+            target(&Method::GET, "/api/v1/files"),
+            Some(Target::All("list", "firmwares".into()))
+        );
+    }
+
+    #[test]
+    fn every_route_has_an_access_rule() {
+        for (path, methods) in crate::nbi::ROUTES {
+            let concrete = path.replace("{kind}", "devices").replace(['{', '}'], "");
+            for method in *methods {
+                let method = Method::from_bytes(method.as_bytes()).unwrap();
+                assert!(
+                    target(&method, &concrete).is_some(),
+                    "{method} {path} has no access rule"
+                );
+            }
+        }
     }
 }

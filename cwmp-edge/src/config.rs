@@ -45,6 +45,9 @@ impl std::str::FromStr for CpeAuthMode {
     }
 }
 
+/// Default of [`EdgeConfig::max_upload_bytes`]: 1 GiB.
+pub const DEFAULT_MAX_UPLOAD_BYTES: u64 = 1 << 30;
+
 /// Settings of the CWMP edge.
 #[derive(Debug, Clone)]
 pub struct EdgeConfig {
@@ -81,6 +84,11 @@ pub struct EdgeConfig {
     /// The file server's signing key: only signed, unexpired URLs are served, and Downloads
     /// of its files get one.
     pub files_signing_key: Option<Vec<u8>>,
+    /// The directory the file server serves, where the API's `/api/v1/files` uploads go
+    /// (`None`: this process serves no files).
+    pub files_dir: Option<std::path::PathBuf>,
+    /// Largest file `PUT /api/v1/files/{name}` accepts, in bytes.
+    pub max_upload_bytes: u64,
 }
 
 impl Default for EdgeConfig {
@@ -100,6 +108,8 @@ impl Default for EdgeConfig {
             shared_store_edge: None,
             files_url: None,
             files_signing_key: None,
+            files_dir: None,
+            max_upload_bytes: DEFAULT_MAX_UPLOAD_BYTES,
         }
     }
 }

@@ -151,13 +151,7 @@ pub async fn handle(
     remote: SocketAddr,
     connection: u64,
 ) -> HttpResponse {
-    if request.method() == Method::GET && request.uri().path() == "/metrics" {
-        // Not counted as a CWMP request.
-        let mut response = text(StatusCode::OK, edge.metrics.render());
-        let content_type = HeaderValue::from_static(crate::metrics::CONTENT_TYPE);
-        response.headers_mut().insert(CONTENT_TYPE, content_type);
-        return response;
-    }
+    // Metrics are not served here, on the port devices reach: they are on the API port.
     let response = handle_inner(edge, request, remote, connection).await;
     Metrics::count(
         &edge.metrics.cwmp_requests,

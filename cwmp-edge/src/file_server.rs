@@ -118,11 +118,12 @@ fn entity_tag(path: &Path) -> Option<String> {
     Some(format!("\"{:x}-{:x}\"", metadata.len(), modified))
 }
 
-/// The file a request path names inside `dir`, if it stays inside it.
+/// The file a request path names inside `dir`, if it stays inside it and is not hidden (a
+/// segment starting with `.`, such as the uploads in progress under `.uploads/`).
 fn file_of(dir: &Path, path: &str) -> Option<PathBuf> {
     let mut file = dir.to_path_buf();
     for segment in path.split('/').filter(|s| !s.is_empty()) {
-        if segment == ".." || segment == "." || segment.contains('\\') {
+        if segment.starts_with('.') || segment.contains('\\') {
             return None;
         }
         file.push(segment);
@@ -155,7 +156,11 @@ async fn serve(State(server): State<FileServer>, mut request: Request) -> Respon
             return (StatusCode::FORBIDDEN, format!("{why}\n")).into_response();
         }
     }
-    let etag = file_of(&server.dir, &path).and_then(|file| entity_tag(&file));
+    let Some(file) = file_of(&server.dir, &crate::api_access::decode(&path)) else {
+        count(StatusCode::NOT_FOUND);
+        return (StatusCode::NOT_FOUND, "no such file\n").into_response();
+    };
+    let etag = entity_tag(&file);
     let is_get = request.method() == Method::GET;
     let range_starts_at_zero = request
         .headers()
@@ -269,5 +274,7 @@ mod tests {
             Some(PathBuf::from("/srv/files/a/b.bin"))
         );
         assert_eq!(file_of(dir, "/a/../../etc/passwd"), None);
+        assert_eq!(file_of(dir, "/.uploads/fw.bin.0123"), None);
+        assert_eq!(file_of(dir, "/a/.hidden"), None);
     }
 }

@@ -4,7 +4,7 @@
 //! * [`device_session`]: one device's session joined to the store.
 //! * [`sessions`]: the registry of open sessions.
 //! * [`edge`]: shared state and the operations the CWMP side and the API both use.
-//! * [`nbi`]: the northbound REST API.
+//! * [`nbi`]: the northbound REST API ([`files_api`]: its file uploads).
 //! * [`connection_request`]: the TR-069 connection-request client.
 //! * [`tls`]: rustls server configuration.
 //! * [`metrics`] and [`config`].
@@ -17,6 +17,7 @@ pub mod device_session;
 pub mod device_tasks;
 pub mod edge;
 pub mod file_server;
+pub mod files_api;
 pub mod firmware_rollouts;
 pub mod mass_operations;
 pub mod metrics;

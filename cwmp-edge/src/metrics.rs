@@ -1,4 +1,5 @@
-//! Prometheus metrics of the edge, served at `/metrics`.
+//! Prometheus metrics of the edge, served at `/metrics` on the API port (never on the CWMP
+//! port devices reach).
 
 use prometheus_client::encoding::text::encode;
 use prometheus_client::metrics::counter::Counter;

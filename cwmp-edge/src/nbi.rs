@@ -1,4 +1,5 @@
-//! The northbound REST API (JSON, port 7557): devices, parameters, tasks, faults and tags.
+//! The northbound REST API (JSON, port 7557): devices, parameters, tasks, faults, tags, resources
+//! and the file server's files.
 //! Its OpenAPI document is served at `/api/v1/openapi.json`.
 
 use std::collections::BTreeMap;
@@ -9,7 +10,6 @@ use axum::extract::rejection::{JsonRejection, QueryRejection};
 use axum::extract::{Path, Query, State};
 use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post, put};
 use axum::{Json, Router};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
@@ -25,8 +25,41 @@ use crate::edge::{Edge, QueueError};
 /// The OpenAPI document of this API.
 pub const OPENAPI: &str = include_str!("openapi.json");
 
-/// Longest a caller may wait for a task through `?timeout=`.
-const MAX_WAIT: Duration = Duration::from_secs(300);
+/// Longest a caller may wait for a task through `?timeout=`, in seconds.
+const MAX_WAIT_SECONDS: f64 = 300.0;
+
+/// Page size of the listings without `?limit=`.
+const DEFAULT_PAGE: usize = 100;
+
+/// Largest page size a listing takes through `?limit=`.
+const MAX_PAGE: usize = 10_000;
+
+/// The page size `?limit=` asks for: 1 to [`MAX_PAGE`], [`DEFAULT_PAGE`] when not given.
+fn page_limit(limit: Option<usize>) -> ApiResult<usize> {
+    match limit {
+        None => Ok(DEFAULT_PAGE),
+        Some(limit) if (1..=MAX_PAGE).contains(&limit) => Ok(limit),
+        Some(limit) => Err(ApiError::new(
+            StatusCode::BAD_REQUEST,
+            format!("limit must be between 1 and {MAX_PAGE}, not {limit}"),
+        )),
+    }
+}
+
+/// How long `?timeout=` (seconds, 0 to [`MAX_WAIT_SECONDS`]) asks to wait; `None` for no
+/// wait.
+fn wait_time(timeout: Option<f64>) -> ApiResult<Option<Duration>> {
+    match timeout {
+        None => Ok(None),
+        Some(seconds) if (0.0..=MAX_WAIT_SECONDS).contains(&seconds) => {
+            Ok((seconds > 0.0).then(|| Duration::from_secs_f64(seconds)))
+        }
+        Some(seconds) => Err(ApiError::new(
+            StatusCode::BAD_REQUEST,
+            format!("timeout must be between 0 and {MAX_WAIT_SECONDS} seconds, not {seconds}"),
+        )),
+    }
+}
 
 /// The API's router over the shared edge state.
 pub fn router(edge: Arc<Edge>) -> Router {
@@ -41,49 +74,58 @@ pub fn router_with_access(edge: Arc<Edge>, authorizer: Arc<dyn Authorizer>) -> R
         .with_state(edge)
 }
 
+/// Declares the API's routes once: [`ROUTES`] lists them (the OpenAPI document and
+/// docs/api.md are checked against it) and `served_routes` serves them.
+macro_rules! api_routes {
+    (@method get) => { "GET" };
+    (@method put) => { "PUT" };
+    (@method post) => { "POST" };
+    (@method delete) => { "DELETE" };
+    ($($path:literal => $first:ident($handler:expr) $(, $method:ident($more:expr))*;)*) => {
+        /// Every route the API serves: its path (in the router's `{param}` syntax) and its
+        /// methods.
+        pub const ROUTES: &[(&str, &[&str])] = &[
+            $(($path, &[api_routes!(@method $first) $(, api_routes!(@method $method))*]),)*
+        ];
+
+        fn served_routes() -> Router<Arc<Edge>> {
+            Router::new()
+                $(.route($path, axum::routing::$first($handler)$(.$method($more))*))*
+        }
+    };
+}
+
+api_routes! {
+    "/healthz" => get(|| async { "ok\n" });
+    "/metrics" => get(metrics);
+    "/api/v1/openapi.json" => get(openapi);
+    "/api/v1/devices" => get(list_devices);
+    "/api/v1/devices/{id}" => get(get_device), delete(delete_device);
+    "/api/v1/devices/{id}/tags/{tag}" => put(add_tag), delete(remove_tag);
+    "/api/v1/devices/{id}/cwmp-credentials" =>
+        put(set_cwmp_credentials), delete(delete_cwmp_credentials);
+    "/api/v1/devices/{id}/connection-request" =>
+        put(set_connection_request_credentials), post(send_connection_request);
+    "/api/v1/devices/{id}/tasks" => get(list_device_tasks), post(queue_task);
+    "/api/v1/devices/{id}/faults" => get(list_device_faults);
+    "/api/v1/devices/{id}/transfers" => get(list_device_transfers);
+    "/api/v1/devices/{id}/provisioning" => get(get_provisioning);
+    "/api/v1/resources/{kind}" => get(list_resources);
+    "/api/v1/devicetasks/{name}/results" => get(device_task_results);
+    "/api/v1/namespaces/{namespace}/devicetasks/{name}/results" =>
+        get(namespaced_device_task_results);
+    "/api/v1/tasks" => get(list_tasks);
+    "/api/v1/tasks/{id}" => get(get_task), delete(delete_task);
+    "/api/v1/tasks/{id}/retry" => post(retry_task);
+    "/api/v1/faults" => get(list_faults);
+    "/api/v1/faults/{id}" => get(get_fault), delete(delete_fault);
+    "/api/v1/files" => get(crate::files_api::list_files);
+    "/api/v1/files/{name}" => get(crate::files_api::get_file),
+        put(crate::files_api::put_file), delete(crate::files_api::delete_file);
+}
+
 fn routes() -> Router<Arc<Edge>> {
-    Router::new()
-        .route("/healthz", get(|| async { "ok\n" }))
-        .route("/metrics", get(metrics))
-        .route("/api/v1/openapi.json", get(openapi))
-        .route("/api/v1/devices", get(list_devices))
-        .route(
-            "/api/v1/devices/{id}",
-            get(get_device).delete(delete_device),
-        )
-        .route(
-            "/api/v1/devices/{id}/tags/{tag}",
-            put(add_tag).delete(remove_tag),
-        )
-        .route(
-            "/api/v1/devices/{id}/cwmp-credentials",
-            put(set_cwmp_credentials).delete(delete_cwmp_credentials),
-        )
-        .route(
-            "/api/v1/devices/{id}/connection-request",
-            put(set_connection_request_credentials).post(send_connection_request),
-        )
-        .route(
-            "/api/v1/devices/{id}/tasks",
-            get(list_device_tasks).post(queue_task),
-        )
-        .route("/api/v1/devices/{id}/faults", get(list_device_faults))
-        .route("/api/v1/devices/{id}/transfers", get(list_device_transfers))
-        .route("/api/v1/devices/{id}/provisioning", get(get_provisioning))
-        .route("/api/v1/resources/{kind}", get(list_resources))
-        .route(
-            "/api/v1/devicetasks/{name}/results",
-            get(device_task_results),
-        )
-        .route(
-            "/api/v1/namespaces/{namespace}/devicetasks/{name}/results",
-            get(namespaced_device_task_results),
-        )
-        .route("/api/v1/tasks", get(list_tasks))
-        .route("/api/v1/tasks/{id}", get(get_task).delete(delete_task))
-        .route("/api/v1/tasks/{id}/retry", post(retry_task))
-        .route("/api/v1/faults", get(list_faults))
-        .route("/api/v1/faults/{id}", get(get_fault).delete(delete_fault))
+    served_routes()
         .fallback(|| async { ApiError::new(StatusCode::NOT_FOUND, "no such endpoint") })
         .method_not_allowed_fallback(|| async {
             ApiError::new(
@@ -202,7 +244,7 @@ async fn list_devices(
     query: Result<Query<DeviceQuery>, QueryRejection>,
 ) -> ApiResult<Json<Vec<DeviceRecord>>> {
     let Query(query) = query?;
-    let limit = query.limit.unwrap_or(100).clamp(1, 10_000);
+    let limit = page_limit(query.limit)?;
     let mut txn = edge.store.begin().await?;
     let after = query.after.clone().map(DeviceId);
     let ids: Vec<DeviceId> = match (&query.tag, &query.parameter, &query.value) {
@@ -435,6 +477,7 @@ async fn queue_task(
     body: Result<Json<TaskSpec>, JsonRejection>,
 ) -> ApiResult<Response> {
     let Query(query) = query?;
+    let wait = wait_time(query.timeout)?;
     let Json(spec) = body?;
     validate_task(&spec)?;
     let id = DeviceId(id);
@@ -445,17 +488,25 @@ async fn queue_task(
             QueueError::UnknownDevice(id) => ApiError::not_found("device", id.as_str()),
             QueueError::Store(error) => error.into(),
         })?;
-    if query.connection_request {
-        edge.connection_request(&id, Some(&task.id)).await?;
-    }
-    let task = match query.timeout {
-        Some(seconds) if seconds > 0.0 => {
-            let wait = Duration::from_secs_f64(seconds).min(MAX_WAIT);
-            edge.wait_for_task(&task.id, wait).await?
-        }
+    let connection_request = if query.connection_request {
+        Some(edge.connection_request(&id, Some(&task.id)).await?)
+    } else {
+        None
+    };
+    // A device that could not be asked to connect will not act on the task within the
+    // wait: answer at once, the task queued and the failed request (and why) in it.
+    let unreachable = matches!(
+        connection_request,
+        Some(acs_model::task::ConnectionRequestState::Unreachable { .. })
+    );
+    let mut task = match wait {
+        Some(wait) if !unreachable => edge.wait_for_task(&task.id, wait).await?,
         _ => edge.read_task(&task.id).await?,
     }
     .unwrap_or(task);
+    if task.connection_request.is_none() {
+        task.connection_request = connection_request;
+    }
     let status = match task.status {
         TaskStatus::Done => StatusCode::OK,
         TaskStatus::Failed => StatusCode::OK,
@@ -538,17 +589,24 @@ fn validate_task(spec: &TaskSpec) -> ApiResult<()> {
     Ok(())
 }
 
+/// The kinds of resources `/api/v1/resources/{kind}` serves, each with the other names it
+/// (and `kube-acs get`) accepts for it.
+pub const RESOURCE_KINDS: &[(&str, &[&str])] = &[
+    ("devices", &["device", "dev"]),
+    ("devicegroups", &["devicegroup", "dg"]),
+    ("configprofiles", &["configprofile", "cp"]),
+    ("devicetasks", &["devicetask", "dt"]),
+    ("firmwares", &["firmware", "fw"]),
+    ("firmwarerollouts", &["firmwarerollout", "fwr"]),
+];
+
 /// The kinds of resources, by every name `kube-acs get` accepts for them.
 pub(crate) fn resource_kind(name: &str) -> Option<&'static str> {
-    Some(match name.to_ascii_lowercase().as_str() {
-        "device" | "devices" | "dev" => "devices",
-        "devicegroup" | "devicegroups" | "dg" => "devicegroups",
-        "configprofile" | "configprofiles" | "cp" => "configprofiles",
-        "devicetask" | "devicetasks" | "dt" => "devicetasks",
-        "firmware" | "firmwares" | "fw" => "firmwares",
-        "firmwarerollout" | "firmwarerollouts" | "fwr" => "firmwarerollouts",
-        _ => return None,
-    })
+    let name = name.to_ascii_lowercase();
+    RESOURCE_KINDS
+        .iter()
+        .find(|(kind, aliases)| *kind == name || aliases.contains(&name.as_str()))
+        .map(|(kind, _)| *kind)
 }
 
 async fn list_resources(State(edge): Shared, Path(kind): Path<String>) -> ApiResult<Response> {
@@ -682,8 +740,8 @@ struct PageQuery {
 }
 
 impl PageQuery {
-    fn limit(&self) -> usize {
-        self.limit.unwrap_or(100).clamp(1, 10_000)
+    fn limit(&self) -> ApiResult<usize> {
+        page_limit(self.limit)
     }
 }
 
@@ -692,8 +750,9 @@ async fn list_tasks(
     query: Result<Query<PageQuery>, QueryRejection>,
 ) -> ApiResult<Json<Vec<TaskRecord>>> {
     let Query(page) = query?;
+    let limit = page.limit()?;
     let mut txn = edge.store.begin().await?;
-    let tasks = records::list_all_tasks(txn.as_mut(), page.after.as_deref(), page.limit()).await?;
+    let tasks = records::list_all_tasks(txn.as_mut(), page.after.as_deref(), limit).await?;
     txn.rollback().await?;
     Ok(Json(tasks))
 }
@@ -703,9 +762,9 @@ async fn list_faults(
     query: Result<Query<PageQuery>, QueryRejection>,
 ) -> ApiResult<Json<Vec<FaultRecord>>> {
     let Query(page) = query?;
+    let limit = page.limit()?;
     let mut txn = edge.store.begin().await?;
-    let faults =
-        records::list_all_faults(txn.as_mut(), page.after.as_deref(), page.limit()).await?;
+    let faults = records::list_all_faults(txn.as_mut(), page.after.as_deref(), limit).await?;
     txn.rollback().await?;
     Ok(Json(faults))
 }

@@ -66,6 +66,9 @@ pub struct StandaloneArgs {
     /// Directory the file server serves (default: `<data-dir>/files`).
     #[arg(long, env = "KUBE_ACS_FILES_DIR")]
     pub files_dir: Option<PathBuf>,
+    /// Largest file `PUT /api/v1/files/{name}` accepts, in bytes (streamed to disk).
+    #[arg(long, env = "KUBE_ACS_MAX_UPLOAD_BYTES", default_value_t = cwmp_edge::config::DEFAULT_MAX_UPLOAD_BYTES)]
+    pub max_upload_bytes: u64,
     /// PEM certificate chain: serve CWMP over HTTPS (with --tls-key).
     #[arg(long, env = "KUBE_ACS_TLS_CERT", requires = "tls_key")]
     pub tls_cert: Option<PathBuf>,
@@ -190,6 +193,7 @@ pub fn init_logging(format: LogFormat) {
 fn edge_config(args: &StandaloneArgs) -> EdgeConfig {
     EdgeConfig {
         max_body_bytes: args.max_body_bytes,
+        max_upload_bytes: args.max_upload_bytes,
         session_timeout: Duration::from_secs(args.session_timeout.max(1)),
         cpe_auth: args.cpe_auth.clone(),
         cpe_credentials: args.cpe_username.clone().zip(args.cpe_password.clone()),
@@ -243,6 +247,7 @@ pub async fn run(args: StandaloneArgs, mode: Mode) -> anyhow::Result<()> {
     config.files_url = args.files_url.clone().or_else(|| {
         (!files_address.ip().is_unspecified()).then(|| format!("http://{files_address}"))
     });
+    config.files_dir = Some(files_dir.clone());
     let edge_name = config.shared_store_edge.clone().unwrap_or_default();
     let edge = Edge::new(store, config);
     if let Some(dir) = &args.resources {

@@ -147,12 +147,30 @@ async fn requests_that_are_not_cwmp_get_clear_answers() {
     let client = reqwest::Client::new();
     let get = client.get(&acs.cwmp).send().await.unwrap();
     assert_eq!(get.status().as_u16(), 405);
+    // Metrics are not served on the port devices reach, only on the API port.
     let metrics = client
         .get(format!("{}metrics", acs.cwmp))
         .send()
         .await
         .unwrap();
-    assert_eq!(metrics.status().as_u16(), 200, "metrics on the CWMP port");
+    assert_eq!(
+        metrics.status().as_u16(),
+        405,
+        "no metrics on the CWMP port"
+    );
+    let body = metrics.text().await.unwrap();
+    assert!(!body.contains("kubeacs_"), "{body}");
+    let metrics = client
+        .get(format!("{}/metrics", acs.api))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(metrics.status().as_u16(), 200);
+    let body = metrics.text().await.unwrap();
+    assert!(
+        body.contains(r#"kubeacs_cwmp_http_requests_total{status="405"}"#),
+        "{body}"
+    );
     // A response with no session to belong to.
     let stray = client
         .post(&acs.cwmp)
