@@ -119,10 +119,25 @@ pub async fn run(api: &str, kind: &Kind, watch: bool) -> anyhow::Result<()> {
         println!("{}", table.line(&row));
         shown.insert(row.key(), table.line(&row));
     }
+    if watch {
+        follow(&client, &url, &columns, &table, shown).await;
+    }
+    Ok(())
+}
+
+/// Reads the resources at `url` again and again, printing each row that differs from the one
+/// `shown` last (by [`Row::key`]); never returns (Ctrl-C ends the process).
+async fn follow(
+    client: &reqwest::Client,
+    url: &str,
+    columns: &[CustomResourceColumnDefinition],
+    table: &Table,
+    mut shown: HashMap<(String, bool), String>,
+) {
     let mut failing = false;
-    while watch {
+    loop {
         tokio::time::sleep(WATCH_POLL).await;
-        match fetch(&client, &url, &columns).await {
+        match fetch(client, url, columns).await {
             Ok(rows) => {
                 failing = false;
                 for row in rows {
@@ -141,7 +156,6 @@ pub async fn run(api: &str, kind: &Kind, watch: bool) -> anyhow::Result<()> {
             Err(_) => {}
         }
     }
-    Ok(())
 }
 
 /// One resource's row.

@@ -504,8 +504,7 @@ async fn a_rollout_runs_with_the_default_files_url_and_one_that_cannot_start_say
     // The "resources loaded" line counts every kind.
     let loaded = log
         .lines()
-        .filter(|l| l.contains("resources loaded"))
-        .last()
+        .rfind(|l| l.contains("resources loaded"))
         .unwrap();
     assert!(
         loaded.contains("groups=1")
