@@ -90,8 +90,10 @@ impl Edge {
         })
     }
 
-    /// Notes the local address a device's CWMP connection came in at.
+    /// Notes the local address a device's CWMP connection came in at (an IPv4 address seen
+    /// on an IPv6 listener as itself).
     pub fn note_cwmp_address(&self, address: std::net::IpAddr) {
+        let address = address.to_canonical();
         let known = *self.cwmp_address.read().unwrap_or_else(|p| p.into_inner());
         if known != Some(address) && !address.is_unspecified() {
             *self.cwmp_address.write().unwrap_or_else(|p| p.into_inner()) = Some(address);

@@ -660,6 +660,61 @@ mod tests {
     }
 
     #[test]
+    fn a_profile_naming_a_missing_group_or_an_unknown_fact_is_not_ready_and_says_why() {
+        let mut other = group("lab", json!([]));
+        other.metadata.namespace = Some("tenant-b".into());
+        let profile = |groups: serde_json::Value, value: &str| -> ConfigProfile {
+            serde_json::from_value(json!({
+                "apiVersion": "kubeacs.io/v1alpha1",
+                "kind": "ConfigProfile",
+                "metadata": {"name": "wifi", "generation": 1},
+                "spec": {"groups": groups, "parameters": [{"name": "Device.X.Y", "value": value}]},
+            }))
+            .unwrap()
+        };
+        let resources = ResourceSet::new(
+            Vec::new(),
+            vec![group("homegw", json!([])), other],
+            Vec::new(),
+            Vec::new(),
+        );
+        let ready = |profile: &ConfigProfile| {
+            let status = profile_with_status(profile, &resources, &[], 0)
+                .status
+                .unwrap();
+            let ready = &status.conditions[0];
+            assert_eq!(ready.type_, "Ready");
+            (
+                ready.status.clone(),
+                ready.reason.clone(),
+                ready.message.clone(),
+            )
+        };
+        assert_eq!(
+            ready(&profile(json!(["homegw"]), "{{ serialNumber }}")).0,
+            "True"
+        );
+        // `lab` exists, but in another namespace (tenant).
+        assert_eq!(
+            ready(&profile(json!(["homegw", "lab", "gone"]), "x")),
+            (
+                "False".to_string(),
+                "GroupNotFound".to_string(),
+                "DeviceGroup \"lab\", \"gone\" do not exist".to_string()
+            )
+        );
+        let (status, reason, message) = ready(&profile(json!(["homegw"]), "{{ serialnumber }}"));
+        assert_eq!(
+            (status.as_str(), reason.as_str()),
+            ("False", "InvalidTemplate")
+        );
+        assert!(
+            message.starts_with("template of Device.X.Y: unknown fact \"serialnumber\""),
+            "{message}"
+        );
+    }
+
+    #[test]
     fn statuses_read_only_the_subtrees_groups_and_summaries_need() {
         let fiber = group(
             "fiber",
