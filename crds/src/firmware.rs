@@ -19,7 +19,7 @@ use crate::group::ParameterMatch;
     shortname = "fw",
     category = "kube-acs",
     printcolumn = r#"{"name":"Version","type":"string","jsonPath":".spec.version"}"#,
-    printcolumn = r#"{"name":"Product","type":"string","jsonPath":".spec.compatible.productClasses[0]"}"#,
+    printcolumn = r#"{"name":"Products","type":"string","jsonPath":".spec.compatible.productClasses"}"#,
     printcolumn = r#"{"name":"Size","type":"integer","jsonPath":".spec.size"}"#,
     printcolumn = r#"{"name":"Downloads","type":"integer","jsonPath":".status.downloads"}"#,
     printcolumn = r#"{"name":"Ready","type":"string","jsonPath":".status.conditions[?(@.type==\"Ready\")].status"}"#
@@ -129,13 +129,13 @@ pub struct FirmwareStatus {
     shortname = "fwr",
     category = "kube-acs",
     printcolumn = r#"{"name":"Firmware","type":"string","jsonPath":".spec.firmware"}"#,
-    printcolumn = r#"{"name":"Wave","type":"integer","jsonPath":".status.currentWave"}"#,
-    printcolumn = r#"{"name":"Waves","type":"integer","jsonPath":".status.waves"}"#,
+    printcolumn = r#"{"name":"Wave","type":"string","jsonPath":".status.wave"}"#,
     printcolumn = r#"{"name":"Succeeded","type":"integer","jsonPath":".status.succeeded"}"#,
     printcolumn = r#"{"name":"Failed","type":"integer","jsonPath":".status.failed"}"#,
     printcolumn = r#"{"name":"Total","type":"integer","jsonPath":".status.total"}"#,
     printcolumn = r#"{"name":"Phase","type":"string","jsonPath":".status.phase"}"#,
-    printcolumn = r#"{"name":"Ready","type":"string","jsonPath":".status.conditions[?(@.type==\"Ready\")].status"}"#
+    printcolumn = r#"{"name":"Ready","type":"string","jsonPath":".status.conditions[?(@.type==\"Ready\")].status"}"#,
+    printcolumn = r#"{"name":"Message","type":"string","jsonPath":".status.conditions[?(@.type==\"Ready\")].message"}"#
 )]
 #[x_kube(validation = Rule::new("has(self.target.group) || has(self.target.selector)").message("target needs a group or a selector"))]
 #[x_kube(validation = Rule::new("!has(oldSelf.firmware) || self.firmware == oldSelf.firmware").message("firmware is immutable: create a new rollout"))]
@@ -398,6 +398,10 @@ pub struct FirmwareRolloutStatus {
     /// Waves in all.
     #[serde(default)]
     pub waves: u32,
+    /// The wave under way as people count (`1/3`: the canary of three waves), as the
+    /// `Ready` condition's message names it; empty before the rollout starts.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub wave: String,
     /// Devices targeted.
     #[serde(default)]
     pub total: u64,

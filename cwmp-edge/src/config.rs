@@ -81,6 +81,9 @@ pub struct EdgeConfig {
     /// The file server's URL as CPEs reach it (such as `http://acs.example.net:7567`), for
     /// Downloads of files it serves.
     pub files_url: Option<String>,
+    /// The file server's port: without `files_url`, files are served at this port of the
+    /// address devices reach the CWMP port at.
+    pub files_port: Option<u16>,
     /// The file server's signing key: only signed, unexpired URLs are served, and Downloads
     /// of its files get one.
     pub files_signing_key: Option<Vec<u8>>,
@@ -107,6 +110,7 @@ impl Default for EdgeConfig {
             retry: RetryPolicy::default(),
             shared_store_edge: None,
             files_url: None,
+            files_port: None,
             files_signing_key: None,
             files_dir: None,
             max_upload_bytes: DEFAULT_MAX_UPLOAD_BYTES,

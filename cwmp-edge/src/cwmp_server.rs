@@ -60,6 +60,9 @@ pub async fn serve(
             },
         };
         let _ = stream.set_nodelay(true);
+        if let Ok(local) = stream.local_addr() {
+            edge.note_cwmp_address(local.ip());
+        }
         let connection = next_connection.fetch_add(1, Ordering::Relaxed);
         let (edge, tls, shutdown) = (edge.clone(), tls.clone(), shutdown.clone());
         connections.spawn(async move {

@@ -56,6 +56,8 @@ pub struct Edge {
     /// The devices, groups, profiles and tasks in force.
     resources: std::sync::RwLock<Arc<ResourceSet>>,
     changed_tasks: broadcast::Sender<String>,
+    /// The address devices last reached the CWMP port at (the default host of files URLs).
+    cwmp_address: std::sync::RwLock<Option<std::net::IpAddr>>,
 }
 
 impl Edge {
@@ -84,7 +86,32 @@ impl Edge {
             connection_requester,
             resources: std::sync::RwLock::new(Arc::new(ResourceSet::default())),
             changed_tasks,
+            cwmp_address: std::sync::RwLock::new(None),
         })
+    }
+
+    /// Notes the local address a device's CWMP connection came in at (an IPv4 address seen
+    /// on an IPv6 listener as itself).
+    pub fn note_cwmp_address(&self, address: std::net::IpAddr) {
+        let address = address.to_canonical();
+        let known = *self.cwmp_address.read().unwrap_or_else(|p| p.into_inner());
+        if known != Some(address) && !address.is_unspecified() {
+            *self.cwmp_address.write().unwrap_or_else(|p| p.into_inner()) = Some(address);
+        }
+    }
+
+    /// The file server's URL as devices reach it: the configured one, else the file
+    /// server's port at the address devices reach the CWMP port at (once one has).
+    pub fn files_url(&self) -> Option<String> {
+        if let Some(url) = &self.config.files_url {
+            return Some(url.clone());
+        }
+        let port = self.config.files_port?;
+        let address = (*self.cwmp_address.read().unwrap_or_else(|p| p.into_inner()))?;
+        Some(format!(
+            "http://{}",
+            std::net::SocketAddr::new(address, port)
+        ))
     }
 
     /// The resources in force now.

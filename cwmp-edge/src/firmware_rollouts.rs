@@ -51,6 +51,8 @@ pub struct RolloutTicks(HashMap<String, RolloutState>);
 /// What the process keeps of one rollout between ticks.
 #[derive(Default)]
 struct RolloutState {
+    /// Whether its Firmware was missing at the last tick (logged once).
+    firmware_missing: bool,
     /// The unused start allowance.
     allowance: f64,
     /// The devices as this process last read or wrote them.
@@ -87,15 +89,24 @@ pub async fn tick(edge: &Arc<Edge>, ticks: &mut RolloutTicks) -> Result<(), Stor
     for rollout in resources.rollouts() {
         let key = key_of(rollout);
         let namespace = namespace_of_resource(rollout);
+        let state = ticks.0.entry(key.clone()).or_default();
         let Some(firmware) = resources.firmware(namespace, &rollout.spec.firmware) else {
-            tracing::debug!(
-                rollout = key,
-                firmware = rollout.spec.firmware,
-                "no such Firmware"
-            );
+            if !state.firmware_missing {
+                tracing::warn!(
+                    rollout = key,
+                    firmware = rollout.spec.firmware,
+                    "firmware rollout cannot start: its Firmware does not exist"
+                );
+            }
+            // It starts afresh when its Firmware comes.
+            *state = RolloutState {
+                firmware_missing: true,
+                ..RolloutState::default()
+            };
+            present.insert(key);
             continue;
         };
-        let state = ticks.0.entry(key.clone()).or_default();
+        state.firmware_missing = false;
         let held = state.held.take();
         state.held = tick_rollout(
             edge,
@@ -192,6 +203,7 @@ async fn tick_rollout(
         rate_allowance: *allowance as u32,
     };
     let was_aborted = run.aborted.is_some();
+    let held_before = run.held.clone();
     let result = advance(
         &mut run,
         &mut devices,
@@ -221,6 +233,13 @@ async fn tick_rollout(
         &result,
         &rollback_to,
     );
+    // A hold is logged when it begins or its reason changes, not at every tick.
+    if let (Some(why), true) = (&run.held, run.held != held_before) {
+        match result.phase {
+            Phase::Paused(_) => tracing::info!(rollout = key, why, "firmware rollout paused"),
+            _ => tracing::warn!(rollout = key, why, "firmware rollout cannot go on"),
+        }
+    }
     // Tasks given up this tick (faulted, timed out, never reached, or replaced) must not run
     // later.
     let abandoned = abandoned_tasks(&result.changed, &devices);
@@ -576,7 +595,7 @@ fn download_spec(edge: &Edge, firmware: &Firmware, expires: u64) -> Result<Downl
     let url =
         match (&spec.url, &spec.file) {
             (Some(url), _) => url.clone(),
-            (None, Some(file)) => match &edge.config.files_url {
+            (None, Some(file)) => match &edge.files_url() {
                 Some(base) => {
                     let url = format!("{}/{}", base.trim_end_matches('/'), file);
                     match &edge.config.files_signing_key {

@@ -627,7 +627,7 @@ async fn list_resources(State(edge): Shared, Path(kind): Path<String>) -> ApiRes
                 ));
             }
         }
-        return Ok(Json(tasks).into_response());
+        return listing(&resources, kind, tasks);
     }
     if kind == "firmwares" {
         let mut firmwares = resources.firmwares().to_vec();
@@ -644,7 +644,7 @@ async fn list_resources(State(edge): Shared, Path(kind): Path<String>) -> ApiRes
             }
         }
         txn.rollback().await?;
-        return Ok(Json(firmwares).into_response());
+        return listing(&resources, kind, firmwares);
     }
     if kind == "firmwarerollouts" {
         let mut rollouts = resources.rollouts().to_vec();
@@ -662,16 +662,40 @@ async fn list_resources(State(edge): Shared, Path(kind): Path<String>) -> ApiRes
                 crate::edge::now_millis(),
             ));
         }
-        return Ok(Json(rollouts).into_response());
+        return listing(&resources, kind, rollouts);
     }
     let statuses =
         crate::resource_status::compute(edge.store.as_ref(), &resources, crate::edge::now_millis())
             .await?;
-    Ok(match kind {
-        "devices" => Json(statuses.devices).into_response(),
-        "devicegroups" => Json(statuses.groups).into_response(),
-        _ => Json(statuses.profiles).into_response(),
-    })
+    match kind {
+        "devices" => listing(&resources, kind, statuses.devices),
+        "devicegroups" => listing(&resources, kind, statuses.groups),
+        _ => listing(&resources, kind, statuses.profiles),
+    }
+}
+
+/// The listing of the resources of `kind` (plural): `items`, then the documents of that kind
+/// (or of no known kind) refused at load, as resources whose `Ready` condition is `False`
+/// with reason `Invalid` and why.
+fn listing<T: Serialize>(
+    resources: &provisioning::resources::ResourceSet,
+    kind: &str,
+    items: Vec<T>,
+) -> ApiResult<Response> {
+    let kind = crate::resource_status::kind_of_plural(kind);
+    let mut listed = serde_json::to_value(items)
+        .map_err(|e| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()))?;
+    let now = crate::edge::now_millis();
+    if let Some(listed) = listed.as_array_mut() {
+        listed.extend(
+            resources
+                .refused()
+                .iter()
+                .filter(|refused| refused.is_listed_as(kind))
+                .map(|refused| crate::resource_status::refused_resource(kind, refused, now)),
+        );
+    }
+    Ok(Json(listed).into_response())
 }
 
 /// `/api/v1/namespaces/{namespace}/devicetasks/{name}/results`: a DeviceTask outside the

@@ -11,7 +11,7 @@ use crds::{
     ConfigProfile, ConfigProfileStatus, Device, DeviceGroup, DeviceGroupStatus, DeviceStatus,
 };
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{Condition, Time};
-use provisioning::resources::{device_name, key_of, resource_key, ResourceSet};
+use provisioning::resources::{device_name, key_of, resource_key, RefusedResource, ResourceSet};
 
 /// How long after its last Inform a device counts as online when its periodic inform interval
 /// is not known.
@@ -119,7 +119,7 @@ pub async fn compute(
     let profiles = resources
         .profiles()
         .iter()
-        .map(|profile| profile_with_status(profile, &observed, now))
+        .map(|profile| profile_with_status(profile, resources, &observed, now))
         .collect();
     Ok(Statuses {
         devices: devices.into_values().collect(),
@@ -275,8 +275,41 @@ fn device_status(device: &Observed, generation: Option<i64>, now: Millis) -> Dev
     }
 }
 
+/// Why a profile cannot be applied whatever its devices: a group it names that does not
+/// exist in its namespace, or a template naming an unknown fact.
+fn profile_problem(
+    profile: &ConfigProfile,
+    resources: &ResourceSet,
+) -> Option<(&'static str, String)> {
+    let namespace = provisioning::resources::namespace_of_resource(profile);
+    let missing: Vec<&str> = profile
+        .spec
+        .groups
+        .iter()
+        .filter(|name| {
+            !resources.groups().iter().any(|g| {
+                provisioning::resources::namespace_of_resource(g) == namespace
+                    && g.metadata.name.as_deref() == Some(name.as_str())
+            })
+        })
+        .map(String::as_str)
+        .collect();
+    if !missing.is_empty() {
+        let names = missing.iter().map(|n| format!("{n:?}")).collect::<Vec<_>>();
+        let verb = if missing.len() == 1 { "does" } else { "do" };
+        return Some((
+            "GroupNotFound",
+            format!("DeviceGroup {} {verb} not exist", names.join(", ")),
+        ));
+    }
+    provisioning::desired::check_templates(provisioning::desired::profile_values(&profile.spec))
+        .err()
+        .map(|e| ("InvalidTemplate", format!("template of {e}")))
+}
+
 fn profile_with_status(
     profile: &ConfigProfile,
+    resources: &ResourceSet,
     observed: &[Observed],
     now: Millis,
 ) -> ConfigProfile {
@@ -305,14 +338,21 @@ fn profile_with_status(
     let total = matched.len() as u64;
     let pending = total.saturating_sub(applied + failed);
     let gen = profile.metadata.generation;
-    let mut conditions = vec![condition(
-        "Ready",
-        pending == 0 && failed == 0,
-        if pending == 0 { "Applied" } else { "Applying" },
-        &format!("{applied} of {total} devices applied"),
-        now,
-        gen,
-    )];
+    let problem = profile_problem(profile, resources);
+    let mut conditions = vec![match &problem {
+        Some((reason, message)) => condition("Ready", false, reason, message, now, gen),
+        None => condition(
+            "Ready",
+            pending == 0 && failed == 0,
+            if pending == 0 { "Applied" } else { "Applying" },
+            &format!("{applied} of {total} devices applied"),
+            now,
+            gen,
+        ),
+    }];
+    if let Some((reason, message)) = &problem {
+        conditions.push(condition("Degraded", true, reason, message, now, gen));
+    }
     if pending > 0 {
         conditions.push(condition(
             "Progressing",
@@ -323,7 +363,7 @@ fn profile_with_status(
             gen,
         ));
     }
-    if failed > 0 {
+    if failed > 0 && problem.is_none() {
         conditions.push(condition(
             "Degraded",
             true,
@@ -401,6 +441,30 @@ pub fn device_task_status(
         conditions,
         observed_generation: generation,
     }
+}
+
+/// The kind (such as `ConfigProfile`) of a plural resource name (`configprofiles`).
+pub fn kind_of_plural(plural: &str) -> &'static str {
+    match plural {
+        "devices" => "Device",
+        "devicegroups" => "DeviceGroup",
+        "configprofiles" => "ConfigProfile",
+        "devicetasks" => "DeviceTask",
+        "firmwares" => "Firmware",
+        _ => "FirmwareRollout",
+    }
+}
+
+/// A document refused at load, listed as a resource of `kind` without a spec: its name and
+/// a `Ready` condition `False` with reason `Invalid` and why.
+pub fn refused_resource(kind: &str, refused: &RefusedResource, now: Millis) -> serde_json::Value {
+    let ready = condition("Ready", false, "Invalid", &refused.message, now, None);
+    serde_json::json!({
+        "apiVersion": "kubeacs.io/v1alpha1",
+        "kind": kind,
+        "metadata": {"name": refused.name, "namespace": provisioning::resources::DEFAULT_NAMESPACE},
+        "status": {"conditions": [ready]},
+    })
 }
 
 fn condition(
@@ -504,11 +568,12 @@ pub fn firmware_rollout_status(
     } else {
         message.clone()
     };
+    // Ready says why the rollout holds or stopped, else how far it is.
     let mut conditions = vec![condition(
         "Ready",
         phase == "Complete",
         phase,
-        &summary,
+        &text,
         now,
         generation,
     )];
@@ -562,6 +627,7 @@ pub fn firmware_rollout_status(
         phase: phase.to_string(),
         current_wave: run.current_wave,
         waves: run.waves.len() as u32,
+        wave: format!("{}/{}", run.current_wave + 1, run.waves.len()),
         total: counts.total(),
         pending: counts.pending,
         scheduled: counts.scheduled,
@@ -591,6 +657,61 @@ mod tests {
             "spec": {"parameters": conditions},
         }))
         .unwrap()
+    }
+
+    #[test]
+    fn a_profile_naming_a_missing_group_or_an_unknown_fact_is_not_ready_and_says_why() {
+        let mut other = group("lab", json!([]));
+        other.metadata.namespace = Some("tenant-b".into());
+        let profile = |groups: serde_json::Value, value: &str| -> ConfigProfile {
+            serde_json::from_value(json!({
+                "apiVersion": "kubeacs.io/v1alpha1",
+                "kind": "ConfigProfile",
+                "metadata": {"name": "wifi", "generation": 1},
+                "spec": {"groups": groups, "parameters": [{"name": "Device.X.Y", "value": value}]},
+            }))
+            .unwrap()
+        };
+        let resources = ResourceSet::new(
+            Vec::new(),
+            vec![group("homegw", json!([])), other],
+            Vec::new(),
+            Vec::new(),
+        );
+        let ready = |profile: &ConfigProfile| {
+            let status = profile_with_status(profile, &resources, &[], 0)
+                .status
+                .unwrap();
+            let ready = &status.conditions[0];
+            assert_eq!(ready.type_, "Ready");
+            (
+                ready.status.clone(),
+                ready.reason.clone(),
+                ready.message.clone(),
+            )
+        };
+        assert_eq!(
+            ready(&profile(json!(["homegw"]), "{{ serialNumber }}")).0,
+            "True"
+        );
+        // `lab` exists, but in another namespace (tenant).
+        assert_eq!(
+            ready(&profile(json!(["homegw", "lab", "gone"]), "x")),
+            (
+                "False".to_string(),
+                "GroupNotFound".to_string(),
+                "DeviceGroup \"lab\", \"gone\" do not exist".to_string()
+            )
+        );
+        let (status, reason, message) = ready(&profile(json!(["homegw"]), "{{ serialnumber }}"));
+        assert_eq!(
+            (status.as_str(), reason.as_str()),
+            ("False", "InvalidTemplate")
+        );
+        assert!(
+            message.starts_with("template of Device.X.Y: unknown fact \"serialnumber\""),
+            "{message}"
+        );
     }
 
     #[test]

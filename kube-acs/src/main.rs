@@ -36,11 +36,14 @@ enum Command {
     Operator(Box<operator::OperatorArgs>),
     /// List resources with their status from a running ACS, like `kubectl get`.
     Get {
-        /// devices, devicegroups, configprofiles or devicetasks (or dev, dg, cp, dt).
-        kind: String,
+        #[arg(value_parser = get::parse_kind, help = get::KIND_ARG_HELP)]
+        kind: &'static get::Kind,
         /// The ACS's API.
         #[arg(long, env = "KUBE_ACS_API", default_value = "http://127.0.0.1:7557")]
         api: String,
+        /// After the table, print a resource's row again each time it changes (Ctrl-C ends).
+        #[arg(short, long)]
+        watch: bool,
     },
     /// Write the CustomResourceDefinitions into charts/ and manifests/ (or, with --check, fail
     /// when the committed ones are stale).
@@ -58,10 +61,10 @@ fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
     match cli.command {
         Command::Crdgen { root, check } => crdgen(&root, check),
-        Command::Get { kind, api } => tokio::runtime::Builder::new_current_thread()
+        Command::Get { kind, api, watch } => tokio::runtime::Builder::new_current_thread()
             .enable_all()
             .build()?
-            .block_on(get::run(&api, &kind)),
+            .block_on(get::run(&api, kind, watch)),
         Command::Standalone(args) => serve(*args, standalone::Mode::Standalone),
         Command::Edge(args) => serve(*args, standalone::Mode::Edge),
         Command::Operator(args) => {

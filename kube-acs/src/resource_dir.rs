@@ -6,6 +6,9 @@
 //! refused with a message naming the file, the document and the field; the resource keeps its
 //! previous valid version (a file that cannot be parsed at all keeps everything it held), so a
 //! bad edit changes nothing. `metadata.generation` counts spec changes, as the API server does.
+//! Refused documents travel with the resource set ([`RefusedResource`]), so the API lists them
+//! with their kind and name, or as `<file>#<document>` (documents count from 1) when the
+//! document names none.
 
 use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
@@ -13,7 +16,7 @@ use std::time::SystemTime;
 
 use crds::{ConfigProfile, Device, DeviceGroup, DeviceTask, Firmware, FirmwareRollout};
 use kube::CustomResourceExt;
-use provisioning::resources::ResourceSet;
+use provisioning::resources::{RefusedResource, ResourceSet};
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
@@ -23,9 +26,11 @@ type Key = (&'static str, String);
 /// Valid resources by key, with the file each came from.
 type Resources = BTreeMap<Key, (PathBuf, Loaded)>;
 
-/// A document refused, with its resource's key when known (so its previous version stays).
+/// A document refused, with its resource's key when known (so its previous version stays),
+/// else its kind when known.
 struct Refusal {
     key: Option<Key>,
+    kind: Option<&'static str>,
     message: String,
 }
 
@@ -45,21 +50,40 @@ enum Loaded {
 pub struct ResourceError {
     /// The file.
     pub file: PathBuf,
-    /// The document's position in the file (1-based).
-    pub document: usize,
+    /// The document's position in the file (from 1); `None` when the file cannot be read.
+    pub document: Option<usize>,
+    /// The resource's kind, when the document names a kube-acs kind.
+    pub kind: Option<&'static str>,
+    /// The resource's name, when the document has one.
+    pub name: Option<String>,
     /// What is wrong, naming the field where known.
     pub message: String,
 }
 
+impl ResourceError {
+    /// An error of a document (numbered from 1) of `file`, of the resource `key` when known.
+    fn of_document(file: &Path, document: usize, key: Option<&Key>, message: String) -> Self {
+        ResourceError {
+            file: file.to_path_buf(),
+            document: Some(document),
+            kind: key.map(|k| k.0),
+            name: key.map(|k| k.1.clone()),
+            message,
+        }
+    }
+}
+
 impl std::fmt::Display for ResourceError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(
-            f,
-            "{} (document {}): {}",
-            self.file.display(),
-            self.document,
-            self.message
-        )
+        match self.document {
+            Some(document) => write!(
+                f,
+                "{} (document {document}): {}",
+                self.file.display(),
+                self.message
+            ),
+            None => write!(f, "{}: {}", self.file.display(), self.message),
+        }
     }
 }
 
@@ -117,7 +141,9 @@ impl ResourceDir {
                 Err(error) => {
                     errors.push(ResourceError {
                         file: file.clone(),
-                        document: 0,
+                        document: None,
+                        kind: None,
+                        name: None,
                         message: error.to_string(),
                     });
                     self.keep_file(file, &mut next);
@@ -126,12 +152,8 @@ impl ResourceDir {
             };
             let documents = match split_documents(&text) {
                 Ok(documents) => documents,
-                Err(message) => {
-                    errors.push(ResourceError {
-                        file: file.clone(),
-                        document: 0,
-                        message,
-                    });
+                Err((document, message)) => {
+                    errors.push(ResourceError::of_document(file, document, None, message));
                     self.keep_file(file, &mut next);
                     continue;
                 }
@@ -144,36 +166,38 @@ impl ResourceDir {
                         // in force.
                         if let Some((_, previous)) = self.current.get(&key) {
                             if let Err(message) = check_transition(&loaded, previous) {
-                                errors.push(ResourceError {
-                                    file: file.clone(),
-                                    document: index + 1,
-                                    message: format!("{}/{}: {message}", key.0, key.1),
-                                });
+                                errors.push(ResourceError::of_document(
+                                    file,
+                                    index + 1,
+                                    Some(&key),
+                                    format!("{}/{}: {message}", key.0, key.1),
+                                ));
                                 next.insert(key.clone(), self.current[&key].clone());
                                 continue;
                             }
                         }
                         if let Some((other, _)) = next.get(&key) {
-                            errors.push(ResourceError {
-                                file: file.clone(),
-                                document: index + 1,
-                                message: format!(
-                                    "{}/{} is also defined in {}",
-                                    key.0,
-                                    key.1,
-                                    other.display()
-                                ),
-                            });
+                            let message = format!(
+                                "{}/{} is also defined in {}",
+                                key.0,
+                                key.1,
+                                other.display()
+                            );
+                            errors.push(ResourceError::of_document(
+                                file,
+                                index + 1,
+                                Some(&key),
+                                message,
+                            ));
                             continue;
                         }
                         next.insert(key, (file.clone(), loaded));
                     }
-                    Err(Refusal { key, message }) => {
-                        errors.push(ResourceError {
-                            file: file.clone(),
-                            document: index + 1,
-                            message,
-                        });
+                    Err(Refusal { key, kind, message }) => {
+                        let mut error =
+                            ResourceError::of_document(file, index + 1, key.as_ref(), message);
+                        error.kind = error.kind.or(kind);
+                        errors.push(error);
                         // The previous valid version stays in force.
                         if let Some(key) = key {
                             if let Some(previous) = self.current.get(&key) {
@@ -196,7 +220,35 @@ impl ResourceDir {
             set_generation(loaded, entry.1);
         }
         self.current = next;
-        Ok(Some((self.resource_set(), errors)))
+        let refused = errors.iter().map(|e| self.refused(e)).collect();
+        Ok(Some((self.resource_set().with_refused(refused), errors)))
+    }
+
+    /// A refused document as the API lists it: its name (`<file>#<document>` without one,
+    /// the file relative to the directory) and why, saying when a previous version stays.
+    fn refused(&self, error: &ResourceError) -> RefusedResource {
+        let file = error.file.strip_prefix(&self.root).unwrap_or(&error.file);
+        let shown = ResourceError {
+            file: file.to_path_buf(),
+            ..error.clone()
+        };
+        let kept = match (error.kind, &error.name) {
+            (Some(kind), Some(name)) => self.current.contains_key(&(kind, name.clone())),
+            _ => false,
+        };
+        let name = error.name.clone().unwrap_or_else(|| match error.document {
+            Some(document) => format!("{}#{document}", file.display()),
+            None => file.display().to_string(),
+        });
+        let mut message = shown.to_string();
+        if kept {
+            message.push_str(" (the version loaded before stays in force)");
+        }
+        RefusedResource {
+            kind: error.kind.map(str::to_string),
+            name,
+            message,
+        }
     }
 
     fn keep_file(
@@ -244,11 +296,13 @@ fn yaml_files(root: &Path) -> std::io::Result<Vec<PathBuf>> {
     Ok(files)
 }
 
-/// The documents of a YAML stream, as values.
-fn split_documents(text: &str) -> Result<Vec<serde_yaml::Value>, String> {
+/// The documents of a YAML stream, as values; an error names the document (from 1).
+fn split_documents(text: &str) -> Result<Vec<serde_yaml::Value>, (usize, String)> {
     serde_yaml::Deserializer::from_str(text)
-        .map(|document| {
-            serde_yaml::Value::deserialize(document).map_err(|e| format!("invalid YAML: {e}"))
+        .enumerate()
+        .map(|(index, document)| {
+            serde_yaml::Value::deserialize(document)
+                .map_err(|e| (index + 1, format!("invalid YAML: {e}")))
         })
         .collect()
 }
@@ -276,6 +330,7 @@ fn parse(document: serde_yaml::Value) -> Result<Option<(Key, Loaded)>, Refusal> 
     if api_version != "kubeacs.io/v1alpha1" {
         return Err(Refusal {
             key: None,
+            kind: None,
             message: format!("apiVersion {api_version:?}: expected kubeacs.io/v1alpha1"),
         });
     }
@@ -289,6 +344,7 @@ fn parse(document: serde_yaml::Value) -> Result<Option<(Key, Loaded)>, Refusal> 
         other => {
             return Err(Refusal {
                 key: None,
+                kind: None,
                 message: format!("kind {other:?} is not a kube-acs resource"),
             })
         }
@@ -296,6 +352,7 @@ fn parse(document: serde_yaml::Value) -> Result<Option<(Key, Loaded)>, Refusal> 
     if name.is_empty() {
         return Err(Refusal {
             key: None,
+            kind: Some(kind),
             message: format!("{kind}: metadata.name is required"),
         });
     }
@@ -303,16 +360,26 @@ fn parse(document: serde_yaml::Value) -> Result<Option<(Key, Loaded)>, Refusal> 
     let fail = |message: String| {
         Err(Refusal {
             key: Some(key.clone()),
+            kind: Some(kind),
             message: format!("{kind}/{name}: {message}"),
         })
     };
     let loaded = match kind {
         "Device" => typed::<Device>(document)
             .and_then(|d| unique_names(&d.spec.parameters, "spec.parameters").map(|()| d))
+            .and_then(|d| {
+                let values = d
+                    .spec
+                    .parameters
+                    .iter()
+                    .map(|p| (p.name.clone(), &*p.value));
+                templates(values).map(|()| d)
+            })
             .map(|d| Loaded::Device(Box::new(d))),
         "DeviceGroup" => typed::<DeviceGroup>(document).map(|g| Loaded::Group(Box::new(g))),
         "ConfigProfile" => typed::<ConfigProfile>(document)
             .and_then(|p| unique_names(&p.spec.parameters, "spec.parameters").map(|()| p))
+            .and_then(|p| templates(provisioning::desired::profile_values(&p.spec)).map(|()| p))
             .map(|p| Loaded::Profile(Box::new(p))),
         "Firmware" => typed::<Firmware>(document).map(|f| Loaded::Firmware(Box::new(f))),
         "FirmwareRollout" => {
@@ -400,6 +467,12 @@ fn check_transition(new: &Loaded, old: &Loaded) -> Result<(), String> {
     result.map_err(|e| e.to_string())
 }
 
+/// Refuses templates naming unknown facts (such as `{{ serialnumber }}`), suggesting the
+/// known ones.
+fn templates<'a>(values: impl IntoIterator<Item = (String, &'a str)>) -> Result<(), String> {
+    provisioning::desired::check_templates(values).map_err(|e| format!("template of {e}"))
+}
+
 /// Refuses a parameter list naming a parameter twice (a list map keyed by name, as the API
 /// server enforces it).
 fn unique_names(settings: &[crds::ParameterSetting], field: &str) -> Result<(), String> {
@@ -480,6 +553,62 @@ mod tests {
             set.profiles()[0].metadata.generation,
             Some(2),
             "spec changed"
+        );
+    }
+
+    #[test]
+    fn refused_documents_are_listed_by_kind_and_name_or_file_and_document() {
+        let dir = tempfile::tempdir().unwrap();
+        write(dir.path(), "lab.yaml", &format!("{GROUP}---\n{PROFILE}"));
+        let mut resources = ResourceDir::new(dir.path());
+        resources.reload_if_changed().unwrap();
+        let typo = PROFILE.replace("value: lab", "value: 'lab-{{ serialnumber }}'");
+        let nameless =
+            "apiVersion: kubeacs.io/v1alpha1\nkind: DeviceGroup\nmetadata: {}\nspec: {}\n";
+        write(
+            dir.path(),
+            "lab.yaml",
+            &format!("{GROUP}---\n{typo}---\n{nameless}"),
+        );
+        write(
+            dir.path(),
+            "broken.yaml",
+            &format!("{GROUP}---\nkind: [unclosed\n"),
+        );
+        let (set, errors) = resources.reload_if_changed().unwrap().unwrap();
+        assert_eq!(errors.len(), 3, "{errors:?}");
+        let refused = set.refused();
+        let find = |name: &str| refused.iter().find(|r| r.name == name).unwrap();
+
+        let broken = find("broken.yaml#2");
+        assert_eq!(broken.kind, None, "kind unknown: listed under every kind");
+        assert!(broken.is_listed_as("ConfigProfile") && broken.is_listed_as("Device"));
+        assert!(
+            broken
+                .message
+                .starts_with("broken.yaml (document 2): invalid YAML"),
+            "{broken:?}"
+        );
+
+        let wifi = find("wifi");
+        assert_eq!(wifi.kind.as_deref(), Some("ConfigProfile"));
+        assert!(!wifi.is_listed_as("DeviceGroup"));
+        assert!(
+            wifi.message.contains("lab.yaml (document 2): ConfigProfile/wifi: template of Device.WiFi.SSID.1.SSID: unknown fact \"serialnumber\"; known facts, closest first: serialNumber,"),
+            "{wifi:?}"
+        );
+        assert!(
+            wifi.message
+                .ends_with("(the version loaded before stays in force)"),
+            "{wifi:?}"
+        );
+        assert_eq!(set.profiles()[0].spec.parameters[0].value, "lab");
+
+        let nameless = find("lab.yaml#3");
+        assert_eq!(nameless.kind.as_deref(), Some("DeviceGroup"));
+        assert!(
+            nameless.message.contains("metadata.name is required"),
+            "{nameless:?}"
         );
     }
 

@@ -35,8 +35,8 @@ pub struct StandaloneArgs {
     /// Address of the file server (firmware and configuration files for Download).
     #[arg(long, env = "KUBE_ACS_FILES_LISTEN", default_value = "0.0.0.0:7567")]
     pub files_listen: SocketAddr,
-    /// Directory of kubeacs.io resources (Device, DeviceGroup, ConfigProfile, DeviceTask YAML),
-    /// watched for changes.
+    /// Directory of kubeacs.io resources (YAML of Device, DeviceGroup, ConfigProfile,
+    /// DeviceTask, Firmware and FirmwareRollout), watched for changes.
     #[arg(long, env = "KUBE_ACS_RESOURCES")]
     pub resources: Option<PathBuf>,
     /// Provision from the kubeacs.io resources the Kubernetes API server holds (in-cluster
@@ -56,7 +56,8 @@ pub struct StandaloneArgs {
     #[arg(long, env = "KUBE_ACS_DEVICE_NAMESPACE", default_value = "default")]
     pub device_namespace: String,
     /// The file server's URL as CPEs reach it (Downloads of firmware it serves); default:
-    /// `http://<--files-listen>` when that is a specific address.
+    /// `http://<--files-listen>` when that is a specific address, else the file server's
+    /// port at the address devices reach the CWMP port at.
     #[arg(long, env = "KUBE_ACS_FILES_URL")]
     pub files_url: Option<String>,
     /// With a key, the file server serves only URLs signed by kube-acs that have not expired
@@ -167,6 +168,16 @@ pub enum ApiAuth {
     Kubernetes,
 }
 
+impl std::fmt::Display for ApiAuth {
+    /// As `--api-auth` names it.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            ApiAuth::None => "none",
+            ApiAuth::Kubernetes => "kubernetes",
+        })
+    }
+}
+
 /// How logs are written.
 #[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
 pub enum LogFormat {
@@ -241,13 +252,18 @@ pub async fn run(args: StandaloneArgs, mode: Mode) -> anyhow::Result<()> {
     let mut config = edge_config(&args);
     config.shared_store_edge = shared.then(|| edge_name(&args));
     // Where CPEs fetch files of the file server: --files-url, else the listener's own
-    // address when it is a specific one.
+    // address when it is a specific one, else its port at the address devices reach.
     config.files_signing_key = args.files_signing_key.clone().map(String::into_bytes);
     let files_address = files_listener.local_addr()?;
     config.files_url = args.files_url.clone().or_else(|| {
         (!files_address.ip().is_unspecified()).then(|| format!("http://{files_address}"))
     });
     config.files_dir = Some(files_dir.clone());
+    config.files_port = Some(files_address.port());
+    let files_url = config
+        .files_url
+        .clone()
+        .unwrap_or_else(|| format!("http://<cwmp-address>:{}", files_address.port()));
     let edge_name = config.shared_store_edge.clone().unwrap_or_default();
     let edge = Edge::new(store, config);
     if let Some(dir) = &args.resources {
@@ -267,6 +283,8 @@ pub async fn run(args: StandaloneArgs, mode: Mode) -> anyhow::Result<()> {
                 groups = set.groups().len(),
                 profiles = set.profiles().len(),
                 tasks = set.tasks().len(),
+                firmwares = set.firmwares().len(),
+                rollouts = set.rollouts().len(),
                 "resources loaded from the API server"
             );
             target.set_resources(set)
@@ -285,11 +303,12 @@ pub async fn run(args: StandaloneArgs, mode: Mode) -> anyhow::Result<()> {
         cwmp = %cwmp_listener.local_addr()?,
         api = %api_listener.local_addr()?,
         files = %files_listener.local_addr()?,
+        files_url = %files_url,
         data_dir = %args.data_dir.display(),
         store = %store_url,
         edge = %edge_name,
         tls = tls.is_some(),
-        api_auth = ?args.api_auth,
+        api_auth = %args.api_auth,
         "kube-acs {} ready",
         mode.name()
     );
@@ -403,6 +422,8 @@ async fn watch_resources(
                 groups = set.groups().len(),
                 profiles = set.profiles().len(),
                 tasks = set.tasks().len(),
+                firmwares = set.firmwares().len(),
+                rollouts = set.rollouts().len(),
                 refused = errors.len(),
                 "resources loaded"
             );

@@ -248,6 +248,105 @@ pub fn xsd_type(value_type: ParameterType) -> XsdType {
 /// `subscriberId`, `plan`, `region`, `attributes.<name>`, or a parameter path (with or
 /// without its data-model root). An unknown fact is an error, never an empty string.
 pub fn render(template: &str, device: &DeviceFacts) -> Result<String, String> {
+    substitute(template, |fact| {
+        fact_value(fact, device).ok_or_else(|| format!("unknown fact {fact:?}"))
+    })
+}
+
+/// The facts templates name besides parameter paths (`attributes.<name>` stands for any
+/// customer attribute).
+pub const FACTS: &[&str] = &[
+    "serialNumber",
+    "oui",
+    "productClass",
+    "deviceName",
+    "subscriberId",
+    "plan",
+    "region",
+    "attributes.<name>",
+];
+
+/// Checks a template without a device: its syntax, and that every fact it names is one of
+/// [`FACTS`] or a parameter path (a name with a dot). An unknown fact is refused with the
+/// known names, closest first.
+pub fn check_template(template: &str) -> Result<(), String> {
+    substitute(template, |fact| {
+        if is_known_fact(fact) {
+            Ok(String::new())
+        } else {
+            Err(unknown_fact(fact))
+        }
+    })
+    .map(drop)
+}
+
+/// Checks the templates of every value of a profile (or of a Device's `parameters`),
+/// naming the parameter whose template is wrong.
+pub fn check_templates<'a>(
+    values: impl IntoIterator<Item = (String, &'a str)>,
+) -> Result<(), String> {
+    values
+        .into_iter()
+        .try_for_each(|(name, value)| check_template(value).map_err(|e| format!("{name}: {e}")))
+}
+
+/// The templated values of a profile, by the name of the parameter they set.
+pub fn profile_values(spec: &crds::ConfigProfileSpec) -> Vec<(String, &str)> {
+    let parameters = spec
+        .parameters
+        .iter()
+        .map(|p| (p.name.clone(), p.value.as_str()));
+    let instances = spec.objects.iter().flat_map(|table| {
+        table.instances.iter().flat_map(move |instance| {
+            instance
+                .iter()
+                .map(move |(name, value)| (format!("{}{name}", table.path), value.as_str()))
+        })
+    });
+    parameters.chain(instances).collect()
+}
+
+fn is_known_fact(fact: &str) -> bool {
+    FACTS[..FACTS.len() - 1].contains(&fact)
+        || fact
+            .strip_prefix("attributes.")
+            .is_some_and(|k| !k.is_empty())
+        || (fact.contains('.') && !fact.starts_with("attributes"))
+}
+
+/// "unknown fact" with the known facts, closest to `fact` first.
+fn unknown_fact(fact: &str) -> String {
+    let mut known: Vec<&str> = FACTS.to_vec();
+    known.sort_by_key(|name| edit_distance(&fact.to_lowercase(), &name.to_lowercase()));
+    format!(
+        "unknown fact {fact:?}; known facts, closest first: {}, or a parameter path such as DeviceInfo.ModelName",
+        known.join(", ")
+    )
+}
+
+/// The Levenshtein distance between two strings, in characters.
+fn edit_distance(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut row: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.chars().enumerate() {
+        let mut diagonal = row[0];
+        row[0] = i + 1;
+        for (j, cb) in b.iter().enumerate() {
+            let above = row[j + 1];
+            row[j + 1] = (above + 1)
+                .min(row[j] + 1)
+                .min(diagonal + usize::from(ca != *cb));
+            diagonal = above;
+        }
+    }
+    row[b.len()]
+}
+
+/// Replaces each `{{ fact }}` of `template` with what `value` gives for it.
+fn substitute(
+    template: &str,
+    mut value: impl FnMut(&str) -> Result<String, String>,
+) -> Result<String, String> {
     let mut out = String::with_capacity(template.len());
     let mut rest = template;
     while let Some(start) = rest.find("{{") {
@@ -256,8 +355,7 @@ pub fn render(template: &str, device: &DeviceFacts) -> Result<String, String> {
         let end = after
             .find("}}")
             .ok_or_else(|| format!("unclosed '{{{{' in {template:?}"))?;
-        let fact = after[..end].trim();
-        out.push_str(&fact_value(fact, device).ok_or_else(|| format!("unknown fact {fact:?}"))?);
+        out.push_str(&value(after[..end].trim())?);
         rest = &after[end + 2..];
     }
     out.push_str(rest);
@@ -318,6 +416,24 @@ mod tests {
         );
         assert!(render("{{ nothing }}", &device).is_err());
         assert!(render("{{ serialNumber", &device).is_err());
+    }
+
+    #[test]
+    fn unknown_facts_are_refused_without_a_device_with_the_closest_name_first() {
+        assert!(check_template("wifi-{{ serialNumber }}-{{ attributes.floor }}").is_ok());
+        assert!(check_template("{{ DeviceInfo.ModelName }}").is_ok());
+        let error = check_template("wifi-{{ serialnumber }}").unwrap_err();
+        assert!(
+            error.starts_with(
+                "unknown fact \"serialnumber\"; known facts, closest first: serialNumber, "
+            ),
+            "{error}"
+        );
+        let error = check_template("{{ regoin }}").unwrap_err();
+        assert!(error.contains("closest first: region, "), "{error}");
+        assert!(check_template("{{ attributes. }}").is_err());
+        assert!(check_template("{{ plan").is_err());
+        assert_eq!(edit_distance("kitten", "sitting"), 3);
     }
 
     #[test]

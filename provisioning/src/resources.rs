@@ -59,6 +59,27 @@ pub struct ResourceSet {
     device_namespace: String,
     firmwares: Vec<Firmware>,
     rollouts: Vec<FirmwareRollout>,
+    refused: Vec<RefusedResource>,
+}
+
+/// A resource document refused at load (standalone mode's resources directory), listed
+/// beside the valid resources so that a user sees why without reading the log.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RefusedResource {
+    /// Its kind (such as `ConfigProfile`), when the document names a kube-acs kind.
+    pub kind: Option<String>,
+    /// Its name, or `<file>#<document>` when the document has none.
+    pub name: String,
+    /// Why it was refused: the file, the document and the field.
+    pub message: String,
+}
+
+impl RefusedResource {
+    /// Whether it is listed among the resources of `kind` (a refused document of unknown
+    /// kind is listed under every kind).
+    pub fn is_listed_as(&self, kind: &str) -> bool {
+        self.kind.as_deref().is_none_or(|k| k == kind)
+    }
 }
 
 impl Default for ResourceSet {
@@ -133,6 +154,7 @@ impl ResourceSet {
             device_namespace: DEFAULT_NAMESPACE.to_string(),
             firmwares: Vec::new(),
             rollouts: Vec::new(),
+            refused: Vec::new(),
         };
         for device in devices {
             let device = namespaced(device);
@@ -169,6 +191,17 @@ impl ResourceSet {
         self.firmwares = firmwares.into_iter().map(namespaced).collect();
         self.rollouts = rollouts.into_iter().map(namespaced).collect();
         self
+    }
+
+    /// The same set with the documents refused at load.
+    pub fn with_refused(mut self, refused: Vec<RefusedResource>) -> ResourceSet {
+        self.refused = refused;
+        self
+    }
+
+    /// The documents refused at load.
+    pub fn refused(&self) -> &[RefusedResource] {
+        &self.refused
     }
 
     /// Firmware resources.

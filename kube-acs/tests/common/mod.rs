@@ -85,13 +85,21 @@ impl Acs {
     /// the server picks, read back from its "ready" log line.
     async fn spawn(&mut self) {
         let log_start = self.log().len();
+        // Loopback, unless the test gives its own file server address.
+        let files_listen = match self.args.iter().any(|a| a == "--files-listen") {
+            true => Vec::new(),
+            false => vec![
+                "--files-listen".to_string(),
+                format!("127.0.0.1:{}", self.ports.2),
+            ],
+        };
         let child = Command::new(env!("CARGO_BIN_EXE_kube-acs"))
             .arg(self.subcommand)
             .arg("--data-dir")
             .arg(&self.data_dir)
             .args(["--cwmp-listen", &format!("127.0.0.1:{}", self.ports.0)])
             .args(["--api-listen", &format!("127.0.0.1:{}", self.ports.1)])
-            .args(["--files-listen", &format!("127.0.0.1:{}", self.ports.2)])
+            .args(files_listen)
             .args(&self.args)
             .env(
                 "RUST_LOG",
