@@ -49,7 +49,8 @@ pub struct FirmwareSpec {
     #[serde(default)]
     #[schemars(range(min = 0))]
     pub size: u64,
-    /// SHA-256 of the image, hexadecimal (checked by the file server and offered to devices).
+    /// SHA-256 of the image, hexadecimal (offered to devices in the Download URL's `#sha256=`
+    /// fragment, for those that check it).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(regex(pattern = r"^[0-9a-fA-F]{64}$"))]
     pub sha256: Option<String>,
@@ -110,7 +111,7 @@ pub struct FirmwareStatus {
     /// Downloads served by the built-in file server (all edges).
     #[serde(default)]
     pub downloads: u64,
-    /// Ready (the image is reachable and matches its size and checksum) and Degraded.
+    /// Ready: the Firmware is valid and rollouts may use it.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub conditions: Vec<Condition>,
     /// The generation the status describes.
@@ -201,7 +202,7 @@ pub struct RolloutStrategy {
     #[serde(default = "default_device_timeout")]
     #[schemars(range(min = 10, max = 604800))]
     pub device_timeout_seconds: u32,
-    /// Attempts per device before it fails for good.
+    /// Retries per device after its first attempt fails, before it fails for good.
     #[serde(default = "default_retries")]
     #[schemars(range(min = 0, max = 10))]
     pub retries: u32,
@@ -211,8 +212,8 @@ pub struct RolloutStrategy {
     /// Checks after each wave.
     #[serde(default)]
     pub health_gate: HealthGate,
-    /// Waves that need a person's approval before they start: a wave `n` in this list starts
-    /// only once `approvedWave` is at least `n` (0 is the canary).
+    /// Waves that need a person's approval before they start: a wave `n` (1 or later; the
+    /// canary starts without one) in this list starts only once `approvedWave` is at least `n`.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub approval_required: Vec<u32>,
     /// The highest wave approved.
@@ -363,8 +364,8 @@ impl Default for FailureThreshold {
 /// What a rollout does when a wave fails too much.
 #[derive(Serialize, Deserialize, JsonSchema, Clone, Copy, Debug, PartialEq, Eq, Default)]
 pub enum ThresholdAction {
-    /// Hold until a person sets `paused: false` again (after raising the threshold or
-    /// fixing the cause) or aborts.
+    /// Hold: no device starts while the wave's failures stay beyond the threshold (devices
+    /// under way finish); raising the threshold lets it go on, `abort` stops it.
     #[default]
     Pause,
     /// Stop for good (with a rollback when `rollbackOnAbort` is set).
