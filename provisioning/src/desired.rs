@@ -45,6 +45,9 @@ pub struct DesiredObjects {
     pub key: String,
     /// Instances: parameter values relative to the instance (key included), rendered.
     pub instances: Vec<BTreeMap<String, String>>,
+    /// Types the profile gives the instances' parameters (relative names); the others take
+    /// the type the device reports.
+    pub types: BTreeMap<String, XsdType>,
     /// Whether instances with other keys are deleted.
     pub delete_surplus: bool,
     /// Who asked for it.
@@ -215,6 +218,11 @@ fn compile_profile(
             path: table.path.clone(),
             key: table.key.clone(),
             instances,
+            types: table
+                .types
+                .iter()
+                .map(|(name, value_type)| (name.clone(), xsd_type(*value_type)))
+                .collect(),
             delete_surplus: table.delete_surplus,
             source: source.clone(),
         });
