@@ -651,10 +651,13 @@ pub async fn write_updates(
                 value,
                 xsd_type,
             } => {
+                // Devices read secrets back empty: the value last set stays known.
+                let hides_secret = value.is_empty() && cwmp::secrets::is_secret(&path);
                 let change = move |record: &mut ParameterRecord| match &record.value {
                     Some((old_value, old_type)) if *old_value == value && *old_type == xsd_type => {
                         false
                     }
+                    Some((old_value, _)) if hides_secret && !old_value.is_empty() => false,
                     _ => {
                         record.value = Some((value, xsd_type));
                         true

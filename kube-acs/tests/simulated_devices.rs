@@ -146,6 +146,20 @@ spec:
     );
     assert_eq!(device["connectionRequest"]["devicePassword"], "********");
 
+    // The device reads its password back empty: the ACS keeps the one it set, in the device
+    // record and in the tree, so provisioning does not set it again.
+    acs.queue(
+        &first,
+        &json!({"name": "getParameterValues", "parameterNames": ["Device.ManagementServer."]}),
+    )
+    .await;
+    session(&fleet, 0, Trigger::Periodic).await;
+    let report = fleet.session(0, Trigger::Periodic).await;
+    assert_eq!(report.rpcs, 1, "only the Inform: nothing to set again");
+    let (status, outcome) = connection_request(&acs, &first).await;
+    assert_eq!(status, 200, "{outcome}");
+    assert!(fleet.wait_idle(Duration::from_secs(10)).await);
+
     // A task sets another password; the ACS uses it from then on, and never shows it.
     let (status, task) = acs
         .post(
