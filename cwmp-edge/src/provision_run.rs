@@ -73,7 +73,7 @@ impl TreeCache {
     }
 }
 
-/// The names of profiles (with generations), comma separated, for the log.
+/// The names of `profiles`, comma separated, for the log.
 fn profile_names(profiles: &[(String, i64)]) -> String {
     let names: Vec<&str> = profiles.iter().map(|(name, _)| name.as_str()).collect();
     names.join(",")
@@ -176,7 +176,8 @@ impl ProvisionRun {
             None => {
                 self.finished = true;
                 self.tree.save(txn, &self.device).await?;
-                if self.steps > 0 || !self.record.converged {
+                // Logged when it changed something, or converged for the first time.
+                if self.steps > 0 || (!self.record.converged && !self.desired.is_empty()) {
                     tracing::info!(
                         device = %self.device,
                         profiles = %profile_names(&self.desired.profiles),

@@ -70,6 +70,14 @@ pub struct DesiredState {
 }
 
 impl DesiredState {
+    /// Whether nothing at all is desired (no profile applies, no own parameters).
+    pub fn is_empty(&self) -> bool {
+        self.parameters.is_empty()
+            && self.objects.is_empty()
+            && self.notifications.is_empty()
+            && self.refresh.is_empty()
+    }
+
     /// A fingerprint of the whole desired state: equal states give equal fingerprints.
     pub fn fingerprint(&self) -> u64 {
         use std::hash::{Hash, Hasher};
