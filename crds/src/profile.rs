@@ -7,7 +7,9 @@ use kube::{CustomResource, KubeSchema};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
-use crate::common::{ParameterSetting, PARAMETER_NAMES_MESSAGE, PARAMETER_NAMES_RULE};
+use crate::common::{
+    ParameterSetting, ParameterType, PARAMETER_NAMES_MESSAGE, PARAMETER_NAMES_RULE,
+};
 
 /// Desired configuration for the devices of `groups`. Where profiles overlap, the higher
 /// `priority` wins per parameter (ties: the name that sorts first wins); a Device's own
@@ -81,6 +83,12 @@ pub struct ObjectInstances {
         extend("items" = {"type": "object", "maxProperties": 32, "additionalProperties": {"type": "string", "maxLength": 256}})
     )]
     pub instances: Vec<BTreeMap<String, String>>,
+    /// Types of the instances' parameters, by name relative to an instance, as a parameter's
+    /// `type` (`xsd:unsignedInt`...). A parameter left out is sent with the type the device
+    /// reported for it (read from the device when not known yet), else as `xsd:string`.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    #[schemars(extend("maxProperties" = 32))]
+    pub types: BTreeMap<String, ParameterType>,
     /// Delete instances whose key is not listed.
     #[serde(default)]
     pub delete_surplus: bool,

@@ -19,7 +19,7 @@ use provisioning::plan::Step;
 use provisioning::resources::ResourceSet;
 use provisioning::retry::RetryPolicy;
 use provisioning::task_plan::{self, Next, Stage};
-use provisioning::tree::value_updates;
+use provisioning::tree::{connection_request_credentials, value_updates};
 use provisioning::TreeUpdate;
 
 use crate::provision_run::ProvisionRun;
@@ -169,7 +169,6 @@ impl DeviceSession {
         now: Millis,
         ids: IdSource,
     ) -> Result<(), StoreError> {
-        tracing::warn!(device = %self.device, code = fault.code, fault = %fault.string, "provisioning faulted");
         if let Some(run) = self.provision.as_mut() {
             run.faulted(txn, fault.clone(), now).await?;
         }
@@ -436,8 +435,17 @@ impl DeviceSession {
         let Some(mut task) = records::get_task(txn, task_id).await? else {
             return self.record_fault(txn, None, fault, 0, now, ids).await;
         };
-        tracing::warn!(device = %self.device, task = task_id, code = fault.code, fault = %fault.string, "task faulted");
-        self.retry.record_fault(&mut task, fault.clone(), now);
+        let failed = self.retry.record_fault(&mut task, fault.clone(), now);
+        tracing::warn!(
+            device = %self.device,
+            task = task_id,
+            code = fault.code,
+            parameter = %fault.failed_parameters(),
+            fault = %fault.describe(),
+            attempts = task.attempts,
+            retried = !failed,
+            "task faulted"
+        );
         // Retried in a later session, not this one.
         self.tried.insert(task.id.clone());
         records::put_task(txn, &task).await?;
@@ -619,6 +627,7 @@ pub async fn write_updates(
     updates: Vec<TreeUpdate>,
     now: Millis,
 ) -> Result<(), StoreError> {
+    learn_connection_request_credentials(txn, writer.device(), &updates).await?;
     // The paths the updates say exist, for a prune that follows them.
     let prunes = updates
         .iter()
@@ -642,10 +651,13 @@ pub async fn write_updates(
                 value,
                 xsd_type,
             } => {
+                // Devices read secrets back empty: the value last set stays known.
+                let hides_secret = value.is_empty() && cwmp::secrets::is_secret(&path);
                 let change = move |record: &mut ParameterRecord| match &record.value {
                     Some((old_value, old_type)) if *old_value == value && *old_type == xsd_type => {
                         false
                     }
+                    Some((old_value, _)) if hides_secret && !old_value.is_empty() => false,
                     _ => {
                         record.value = Some((value, xsd_type));
                         true
@@ -686,6 +698,27 @@ pub async fn write_updates(
                 merge(txn, writer, &path, now, change).await?
             }
         }
+    }
+    Ok(())
+}
+
+/// Keeps in the device record the connection-request credentials that `updates` (values set
+/// on or reported by the device) carry, for the connection requests to come.
+async fn learn_connection_request_credentials(
+    txn: &mut dyn Transaction,
+    device: &DeviceId,
+    updates: &[TreeUpdate],
+) -> Result<(), StoreError> {
+    let (username, password) = connection_request_credentials(updates);
+    if username.is_none() && password.is_none() {
+        return Ok(());
+    }
+    let Some(mut record) = records::get_device(txn, device).await? else {
+        return Ok(());
+    };
+    if record.connection_request.learn(username, password) {
+        tracing::debug!(%device, "learned the device's connection-request credentials");
+        records::put_device(txn, &record).await?;
     }
     Ok(())
 }

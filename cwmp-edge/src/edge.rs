@@ -192,11 +192,8 @@ impl Edge {
                 let accepted = ConnectionRequestState::Accepted { at: now };
                 self.record_connection_request(task_id, &accepted).await?;
                 let (default_user, default_password) = &self.config.connection_request_credentials;
-                let (user, password) = if info.username.is_empty() {
-                    (default_user.as_str(), default_password.as_str())
-                } else {
-                    (info.username.as_str(), info.password.as_str())
-                };
+                let (user, password) =
+                    info.credentials((default_user.as_str(), default_password.as_str()));
                 self.connection_requester
                     .send(&info.url, user, password)
                     .await

@@ -204,16 +204,42 @@ async fn metrics(State(edge): Shared) -> impl IntoResponse {
     )
 }
 
-/// A device record as the API shows it: the connection-request password is never returned.
+/// A device record as the API shows it: the connection-request passwords are never returned.
 fn redacted(mut device: DeviceRecord) -> DeviceRecord {
-    if !device.connection_request.password.is_empty() {
-        device.connection_request.password = REDACTED.to_string();
-    }
+    device.connection_request = device.connection_request.masked();
     device
 }
 
-/// What the API shows instead of a secret.
-const REDACTED: &str = "********";
+/// A stored parameter as the API shows it: the value of a secret parameter masked.
+fn redacted_parameter(path: &str, mut record: ParameterRecord) -> ParameterRecord {
+    if let Some((value, _)) = record.value.as_mut() {
+        cwmp::secrets::mask_in_place(path, value);
+    }
+    record
+}
+
+/// Masks the values of secret parameters in a resource's parameter settings.
+fn redact_settings(settings: &mut [crds::ParameterSetting]) {
+    for setting in settings {
+        cwmp::secrets::mask_in_place(&setting.name, &mut setting.value);
+    }
+}
+
+/// Masks the values of secret parameters in a profile: its parameters and its object
+/// instances' values.
+fn redact_profile(profile: &mut crds::ConfigProfile) {
+    redact_settings(&mut profile.spec.parameters);
+    for instance in profile
+        .spec
+        .objects
+        .iter_mut()
+        .flat_map(|t| &mut t.instances)
+    {
+        for (name, value) in instance.iter_mut() {
+            cwmp::secrets::mask_in_place(name, value);
+        }
+    }
+}
 
 async fn openapi() -> impl IntoResponse {
     ([(header::CONTENT_TYPE, "application/json")], OPENAPI)
@@ -307,7 +333,15 @@ async fn get_device(
     txn.rollback().await?;
     Ok(Json(DeviceView {
         device: redacted(device),
-        parameters: Some(parameters.into_iter().collect()),
+        parameters: Some(
+            parameters
+                .into_iter()
+                .map(|(path, record)| {
+                    let record = redacted_parameter(&path, record);
+                    (path, record)
+                })
+                .collect(),
+        ),
     }))
 }
 
@@ -391,8 +425,7 @@ async fn set_connection_request_credentials(
                 return Ok(false);
             };
             let mut device = old.clone();
-            device.connection_request.username = username;
-            device.connection_request.password = password;
+            device.connection_request.configure(username, password);
             records::put_device(txn, &device).await?;
             Ok(true)
         })
@@ -512,7 +545,7 @@ async fn queue_task(
         TaskStatus::Failed => StatusCode::OK,
         _ => StatusCode::ACCEPTED,
     };
-    Ok((status, Json(task)).into_response())
+    Ok((status, Json(task.masked())).into_response())
 }
 
 /// Checks a task for what JSON parsing cannot: names that cannot be right.
@@ -620,6 +653,7 @@ async fn list_resources(State(edge): Shared, Path(kind): Path<String>) -> ApiRes
     if kind == "devicetasks" {
         let mut tasks = resources.tasks().to_vec();
         for task in &mut tasks {
+            redact_settings(&mut task.spec.action.parameter_values);
             let key = provisioning::resources::key_of(task);
             if let Some((run, counters, _)) = crate::device_tasks::results(&edge, &key).await? {
                 task.status = Some(crate::resource_status::device_task_status(
@@ -667,6 +701,11 @@ async fn list_resources(State(edge): Shared, Path(kind): Path<String>) -> ApiRes
     let statuses =
         crate::resource_status::compute(edge.store.as_ref(), &resources, crate::edge::now_millis())
             .await?;
+    let mut statuses = statuses;
+    for device in &mut statuses.devices {
+        redact_settings(&mut device.spec.parameters);
+    }
+    statuses.profiles.iter_mut().for_each(redact_profile);
     match kind {
         "devices" => listing(&resources, kind, statuses.devices),
         "devicegroups" => listing(&resources, kind, statuses.groups),
@@ -754,7 +793,14 @@ async fn list_device_tasks(
     State(edge): Shared,
     Path(id): Path<String>,
 ) -> ApiResult<Json<Vec<TaskRecord>>> {
-    device_read(&edge, id, |txn, id| Box::pin(records::list_tasks(txn, id))).await
+    let Json(tasks) =
+        device_read(&edge, id, |txn, id| Box::pin(records::list_tasks(txn, id))).await?;
+    Ok(Json(masked_tasks(tasks)))
+}
+
+/// Tasks as the API shows them: secret values [masked](TaskRecord::masked).
+fn masked_tasks(tasks: Vec<TaskRecord>) -> Vec<TaskRecord> {
+    tasks.iter().map(TaskRecord::masked).collect()
 }
 
 #[derive(Deserialize)]
@@ -778,7 +824,7 @@ async fn list_tasks(
     let mut txn = edge.store.begin().await?;
     let tasks = records::list_all_tasks(txn.as_mut(), page.after.as_deref(), limit).await?;
     txn.rollback().await?;
-    Ok(Json(tasks))
+    Ok(Json(masked_tasks(tasks)))
 }
 
 async fn list_faults(
@@ -796,7 +842,7 @@ async fn list_faults(
 async fn get_task(State(edge): Shared, Path(id): Path<String>) -> ApiResult<Json<TaskRecord>> {
     edge.read_task(&id)
         .await?
-        .map(Json)
+        .map(|task| Json(task.masked()))
         .ok_or_else(|| ApiError::not_found("task", &id))
 }
 
@@ -827,7 +873,7 @@ async fn retry_task(State(edge): Shared, Path(id): Path<String>) -> ApiResult<Js
         })
     })
     .await?;
-    task.map(Json)
+    task.map(|task| Json(task.masked()))
         .ok_or_else(|| ApiError::not_found("task", &id))
 }
 

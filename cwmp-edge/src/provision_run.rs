@@ -73,6 +73,12 @@ impl TreeCache {
     }
 }
 
+/// The names of `profiles`, comma separated, for the log.
+fn profile_names(profiles: &[(String, i64)]) -> String {
+    let names: Vec<&str> = profiles.iter().map(|(name, _)| name.as_str()).collect();
+    names.join(",")
+}
+
 /// Provisioning of one device in one session.
 #[derive(Clone)]
 pub struct ProvisionRun {
@@ -170,6 +176,15 @@ impl ProvisionRun {
             None => {
                 self.finished = true;
                 self.tree.save(txn, &self.device).await?;
+                // Logged when it changed something, or converged for the first time.
+                if self.steps > 0 || (!self.record.converged && !self.desired.is_empty()) {
+                    tracing::info!(
+                        device = %self.device,
+                        profiles = %profile_names(&self.desired.profiles),
+                        rpcs = self.steps,
+                        "provisioning applied"
+                    );
+                }
                 let record = &mut self.record;
                 record.converged = true;
                 record.attempts = 0;
@@ -214,7 +229,9 @@ impl ProvisionRun {
     }
 
     /// Records a fault: provisioning stops for this session and is retried in a later one
-    /// with backoff, until the retry limit.
+    /// with backoff, until the retry limit; a fault that can never succeed (a read-only
+    /// parameter, an invalid name, type or value) is not retried. Logs one line naming the
+    /// parameters that failed.
     pub async fn faulted(
         &mut self,
         txn: &mut dyn Transaction,
@@ -226,14 +243,27 @@ impl ProvisionRun {
         let record = &mut self.record;
         record.attempts += 1;
         record.converged = false;
-        record.fault = Some(fault);
         record.updated = now;
-        if record.attempts >= self.retry.max_attempts {
+        let gives_up = self.retry.gives_up(&fault, record.attempts);
+        let retry_in_s = if gives_up {
             record.gave_up = true;
-            tracing::warn!(device = %self.device, attempts = record.attempts, "provisioning gave up");
+            None
         } else {
-            record.not_before = now + self.retry.delay_after(record.attempts);
-        }
+            let delay = self.retry.delay_after(record.attempts);
+            record.not_before = now + delay;
+            Some(delay / 1000)
+        };
+        tracing::warn!(
+            device = %self.device,
+            profiles = %profile_names(&self.desired.profiles),
+            code = fault.code,
+            parameter = %fault.failed_parameters(),
+            fault = %fault.describe(),
+            attempts = record.attempts,
+            retry_in_s,
+            "provisioning failed"
+        );
+        record.fault = Some(fault);
         records::put_provision(txn, &self.device, record).await
     }
 

@@ -214,21 +214,10 @@ fn device_status(device: &Observed, generation: Option<i64>, now: Millis) -> Dev
         } else {
             "ProvisioningRetrying"
         };
+        let message = format!("fault {}", fault.describe());
+        conditions.push(condition("Ready", false, reason, &message, now, generation));
         conditions.push(condition(
-            "Ready",
-            false,
-            reason,
-            &fault.string,
-            now,
-            generation,
-        ));
-        conditions.push(condition(
-            "Degraded",
-            true,
-            reason,
-            &format!("fault {}: {}", fault.code, fault.string),
-            now,
-            generation,
+            "Degraded", true, reason, &message, now, generation,
         ));
     } else if provision.converged || provision.target.is_empty() {
         conditions.push(condition(

@@ -45,6 +45,45 @@ impl CwmpFault {
         }
     }
 
+    /// Whether sending the same request again can never succeed: the device said a name is
+    /// invalid (9005), a type or value is invalid (9006, 9007) or a parameter is not writable
+    /// (9008), as the fault itself or for one of the parameters of a SetParameterValues.
+    pub fn is_permanent(&self) -> bool {
+        is_permanent_code(self.code)
+            || self
+                .set_parameter_values_faults
+                .iter()
+                .any(|entry| is_permanent_code(entry.code))
+    }
+
+    /// The fault in words, with each parameter a SetParameterValues failed on and why:
+    /// `9003 Invalid arguments: Device.DeviceInfo.UpTime: 9008 Attempt to set a non-writable
+    /// parameter`.
+    pub fn describe(&self) -> String {
+        let mut text = format!("{} {}", self.code, text_or_meaning(&self.string, self.code));
+        for (n, entry) in self.set_parameter_values_faults.iter().enumerate() {
+            text.push_str(if n == 0 { ": " } else { "; " });
+            text.push_str(&format!(
+                "{}: {} {}",
+                entry.parameter_name,
+                entry.code,
+                text_or_meaning(&entry.string, entry.code)
+            ));
+        }
+        text
+    }
+
+    /// The parameters a SetParameterValues failed on, comma separated (empty when the fault
+    /// names none).
+    pub fn failed_parameters(&self) -> String {
+        let names: Vec<&str> = self
+            .set_parameter_values_faults
+            .iter()
+            .map(|entry| entry.parameter_name.as_str())
+            .collect();
+        names.join(", ")
+    }
+
     /// `Client` for faults caused by the request, `Server` for the others (TR-069 A.5.2.1).
     pub fn soap_faultcode(&self) -> &'static str {
         match self.code {
@@ -135,6 +174,20 @@ pub const FAULT_CODES: &[(u32, &str)] = &[
     ),
 ];
 
+/// Fault codes after which the same request can never succeed (see
+/// [`CwmpFault::is_permanent`]).
+fn is_permanent_code(code: u32) -> bool {
+    matches!(code, 9005..=9008)
+}
+
+/// A fault's own text, or the standard meaning of its code when the device sent none.
+fn text_or_meaning(text: &str, code: u32) -> &str {
+    match text.trim() {
+        "" => fault_meaning(code).unwrap_or("Unknown fault"),
+        text => text,
+    }
+}
+
 /// The standard meaning of a fault code; vendor codes (8800-8899, 9800-9899) have none.
 pub fn fault_meaning(code: u32) -> Option<&'static str> {
     match code {
@@ -159,5 +212,50 @@ mod tests {
         assert_eq!(fault_meaning(9033), None);
         assert_eq!(CwmpFault::new(9005).soap_faultcode(), "Client");
         assert_eq!(CwmpFault::new(9002).soap_faultcode(), "Server");
+    }
+
+    fn invalid_arguments(entries: &[(&str, u32)]) -> CwmpFault {
+        CwmpFault {
+            set_parameter_values_faults: entries
+                .iter()
+                .map(|(name, code)| SetParameterValuesFault {
+                    parameter_name: name.to_string(),
+                    code: *code,
+                    string: String::new(),
+                })
+                .collect(),
+            ..CwmpFault::new(9003)
+        }
+    }
+
+    #[test]
+    fn faults_that_can_never_succeed_are_permanent() {
+        for code in [9005, 9006, 9007, 9008] {
+            assert!(CwmpFault::new(code).is_permanent(), "{code}");
+        }
+        for code in [9001, 9002, 9003, 9004, 9009, 9010, 8005] {
+            assert!(!CwmpFault::new(code).is_permanent(), "{code}");
+        }
+        assert!(invalid_arguments(&[("Device.A", 9002), ("Device.B", 9008)]).is_permanent());
+        assert!(!invalid_arguments(&[("Device.A", 9002)]).is_permanent());
+    }
+
+    #[test]
+    fn a_description_names_the_parameters_and_their_faults() {
+        let fault = invalid_arguments(&[
+            ("Device.DeviceInfo.UpTime", 9008),
+            ("Device.NAT.PortMapping.1.ExternalPort", 9006),
+        ]);
+        assert_eq!(
+            fault.describe(),
+            "9003 Invalid arguments: Device.DeviceInfo.UpTime: 9008 Attempt to set a \
+             non-writable parameter; Device.NAT.PortMapping.1.ExternalPort: 9006 Invalid \
+             parameter type"
+        );
+        assert_eq!(
+            fault.failed_parameters(),
+            "Device.DeviceInfo.UpTime, Device.NAT.PortMapping.1.ExternalPort"
+        );
+        assert_eq!(CwmpFault::with_text(9002, "busy").describe(), "9002 busy");
     }
 }

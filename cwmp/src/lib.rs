@@ -8,6 +8,7 @@ pub mod encode;
 pub mod event;
 pub mod fault;
 pub mod namespace;
+pub mod secrets;
 pub mod session;
 pub mod types;
 mod xml;

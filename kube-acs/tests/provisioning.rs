@@ -345,13 +345,32 @@ async fn membership_changes_reprovision_and_bad_edits_change_nothing() {
     );
 }
 
+/// The Ready condition of the Device resource `name`, as the API lists devices.
+async fn device_ready(acs: &Acs, name: &str) -> Value {
+    let (_, devices) = acs.get("/api/v1/resources/devices").await;
+    let device = devices
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|d| d["metadata"]["name"] == name)
+        .unwrap_or_else(|| panic!("no device {name}: {devices}"))
+        .clone();
+    device["status"]["conditions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["type"] == "Ready")
+        .unwrap_or_else(|| panic!("no Ready condition: {device}"))
+        .clone()
+}
+
 #[tokio::test]
-async fn a_fault_mid_apply_is_retried_and_reported() {
+async fn a_read_only_parameter_fails_provisioning_and_tasks_at_once_naming_it() {
     let dir = tempfile::tempdir().unwrap();
     let resources = dir.path().join("resources");
     std::fs::create_dir(&resources).unwrap();
     write(&resources, "groups.yaml", GROUPS);
-    // UpTime is read-only on the device: every apply faults.
+    // UpTime is read-only on the device: setting it can never succeed.
     write(
         &resources,
         "profiles.yaml",
@@ -364,6 +383,99 @@ spec:
   parameters:
   - {name: Device.WiFi.SSID.1.SSID, value: x}
   - {name: Device.DeviceInfo.UpTime, value: "1", type: "xsd:unsignedInt"}
+---
+apiVersion: kubeacs.io/v1alpha1
+kind: Device
+metadata: {name: read-only}
+spec:
+  identity: {oui: 00D09E, productClass: HomeGW, serialNumber: RDONLY01}
+"#,
+    );
+    let acs = start(&resources, &dir.path().join("data"), &[]).await;
+    let mut cpe = Cpe::new(&acs.cwmp, "RDONLY01", "http://127.0.0.1:9/");
+    let sent = cpe.session().await;
+    assert!(matches!(sent.as_slice(), [Body::SetParameterValues { .. }]));
+    let (_, record) = acs
+        .get(&format!("/api/v1/devices/{}/provisioning", cpe.device_id()))
+        .await;
+    assert_eq!(
+        (record["attempts"].as_u64(), record["gaveUp"].as_bool()),
+        (Some(1), Some(true)),
+        "failed at the first fault, without retries: {record}"
+    );
+    cpe.pending_events = vec![(EventCode::Periodic, String::new())];
+    assert!(cpe.session().await.is_empty(), "not sent again");
+
+    // The user sees which parameter failed and why, without the log.
+    let ready = device_ready(&acs, "read-only").await;
+    assert_eq!(ready["status"], "False", "{ready}");
+    assert_eq!(ready["reason"], "ProvisioningFailed", "{ready}");
+    let message = ready["message"].as_str().unwrap();
+    assert!(
+        message.contains("Device.DeviceInfo.UpTime")
+            && message.contains("9008 Attempt to set a non-writable parameter"),
+        "{message}"
+    );
+    // One log line says it, naming the parameter and the fault code.
+    let log = acs.log();
+    let lines: Vec<&str> = log
+        .lines()
+        .filter(|l| l.contains("provisioning failed") && l.contains("RDONLY01"))
+        .collect();
+    assert_eq!(lines.len(), 1, "{log}");
+    assert!(
+        lines[0].contains(" INFO ") || lines[0].contains(" WARN "),
+        "{}",
+        lines[0]
+    );
+    assert!(
+        lines[0].contains("parameter=Device.DeviceInfo.UpTime") && lines[0].contains("code=9003"),
+        "{}",
+        lines[0]
+    );
+
+    // A task that sets it fails at once too, with the parameter named.
+    let task = acs
+        .queue(
+            &cpe.device_id(),
+            &serde_json::json!({"name": "setParameterValues", "parameterValues": [
+                {"name": "Device.DeviceInfo.UpTime", "value": "5", "type": "xsd:unsignedInt"}
+            ]}),
+        )
+        .await;
+    cpe.pending_events = vec![(EventCode::Periodic, String::new())];
+    assert_eq!(cpe.session().await.len(), 1);
+    let (_, task) = acs.get(&format!("/api/v1/tasks/{task}")).await;
+    assert_eq!(
+        (task["status"].as_str(), task["attempts"].as_u64()),
+        (Some("failed"), Some(1)),
+        "{task}"
+    );
+    assert_eq!(
+        task["fault"]["setParameterValuesFaults"][0]["parameterName"],
+        "Device.DeviceInfo.UpTime"
+    );
+    cpe.pending_events = vec![(EventCode::Periodic, String::new())];
+    assert!(cpe.session().await.is_empty(), "the task is not retried");
+}
+
+#[tokio::test]
+async fn a_fault_mid_apply_is_retried_and_reported() {
+    let dir = tempfile::tempdir().unwrap();
+    let resources = dir.path().join("resources");
+    std::fs::create_dir(&resources).unwrap();
+    write(&resources, "groups.yaml", GROUPS);
+    write(
+        &resources,
+        "profiles.yaml",
+        r#"
+apiVersion: kubeacs.io/v1alpha1
+kind: ConfigProfile
+metadata: {name: busy}
+spec:
+  groups: [gateways]
+  parameters:
+  - {name: Device.WiFi.SSID.1.SSID, value: x}
 "#,
     );
     let acs = start(
@@ -373,6 +485,8 @@ spec:
     )
     .await;
     let mut cpe = Cpe::new(&acs.cwmp, "FAULTY01", "http://127.0.0.1:9/");
+    // The device is busy (9002, internal error): a fault that may pass, so it is retried.
+    cpe.set_values_fault = 9002;
     let sent = cpe.session().await;
     assert!(matches!(sent.as_slice(), [Body::SetParameterValues { .. }]));
     let (_, record) = acs
@@ -382,7 +496,7 @@ spec:
         (record["converged"].as_bool(), record["attempts"].as_u64()),
         (Some(false), Some(1))
     );
-    assert_eq!(record["fault"]["code"], 9003);
+    assert_eq!(record["fault"]["code"], 9002);
 
     cpe.pending_events = vec![(EventCode::Periodic, String::new())];
     assert_eq!(cpe.session().await.len(), 1, "retried at the next session");
@@ -399,10 +513,7 @@ spec:
         .get(&format!("/api/v1/devices/{}/faults", cpe.device_id()))
         .await;
     assert_eq!(faults.as_array().unwrap().len(), 2);
-    assert_eq!(
-        faults[0]["fault"]["setParameterValuesFaults"][0]["parameterName"],
-        "Device.DeviceInfo.UpTime"
-    );
+    assert_eq!(faults[0]["fault"]["code"], 9002);
 
     // A change of the device's own desired parameters tries again, even after giving up.
     write(

@@ -52,16 +52,89 @@ fn escape(part: &str) -> String {
 }
 
 /// Where and how to reach the device's connection-request server.
+///
+/// The credentials used for a connection request are, per field: what the device holds as
+/// far as the ACS knows (`deviceUsername` / `devicePassword`: last set successfully by a
+/// profile or a task, or reported by the device), else the credentials configured for the
+/// device through the API (`username` / `password`), else the global default.
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct ConnectionRequestInfo {
     /// `ManagementServer.ConnectionRequestURL` as last reported.
     pub url: String,
-    /// `ManagementServer.ConnectionRequestUsername`, when known.
+    /// The user name configured for the device through the API (empty: none).
     pub username: String,
-    /// `ManagementServer.ConnectionRequestPassword`, when known (CPEs never report it; it is
-    /// whatever the ACS set or was configured with).
+    /// The password configured for the device through the API.
     pub password: String,
+    /// `ManagementServer.ConnectionRequestUsername` as last set on or reported by the device.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub device_username: Option<String>,
+    /// `ManagementServer.ConnectionRequestPassword` as last set on the device (devices report
+    /// it empty, which leaves the last known one in place).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub device_password: Option<String>,
+}
+
+impl ConnectionRequestInfo {
+    /// The user name and password to send with a connection request, `default` being the
+    /// global default pair: each field from what the device holds, else from the device's
+    /// configured pair (when it has a user name), else from `default`.
+    pub fn credentials<'a>(&'a self, default: (&'a str, &'a str)) -> (&'a str, &'a str) {
+        let configured = if self.username.is_empty() {
+            default
+        } else {
+            (self.username.as_str(), self.password.as_str())
+        };
+        (
+            self.device_username.as_deref().unwrap_or(configured.0),
+            self.device_password.as_deref().unwrap_or(configured.1),
+        )
+    }
+
+    /// Records what the device holds, learned from a value it was set to or reported: a user
+    /// name always, a password only when not empty (devices report passwords empty). Returns
+    /// whether anything changed.
+    pub fn learn(&mut self, username: Option<&str>, password: Option<&str>) -> bool {
+        let mut changed = false;
+        if let Some(username) = username {
+            if self.device_username.as_deref() != Some(username) {
+                self.device_username = Some(username.to_string());
+                changed = true;
+            }
+        }
+        if let Some(password) = password.filter(|p| !p.is_empty()) {
+            if self.device_password.as_deref() != Some(password) {
+                self.device_password = Some(password.to_string());
+                changed = true;
+            }
+        }
+        changed
+    }
+
+    /// Sets the credentials configured through the API, which replace what the ACS had
+    /// learned of the device's.
+    pub fn configure(&mut self, username: String, password: String) {
+        self.username = username;
+        self.password = password;
+        self.device_username = None;
+        self.device_password = None;
+    }
+
+    /// A copy safe to show: passwords masked.
+    pub fn masked(&self) -> ConnectionRequestInfo {
+        let mask = |password: &str| {
+            if password.is_empty() {
+                String::new()
+            } else {
+                cwmp::secrets::MASK.to_string()
+            }
+        };
+        ConnectionRequestInfo {
+            password: mask(&self.password),
+            device_password: self.device_password.as_deref().map(mask),
+            ..self.clone()
+        }
+    }
 }
 
 /// Credentials one device must present on the CWMP port (instead of the shared ones).
@@ -121,4 +194,39 @@ pub struct DeviceRecord {
     pub tags: BTreeSet<String>,
     /// The device's address as seen by the ACS on its last session.
     pub remote_address: String,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn credentials_come_from_the_device_then_its_configuration_then_the_default() {
+        let default = ("acs", "default-pass");
+        let mut info = ConnectionRequestInfo::default();
+        assert_eq!(info.credentials(default), default);
+        info.configure("configured".into(), "configured-pass".into());
+        assert_eq!(info.credentials(default), ("configured", "configured-pass"));
+        // The device reports its user name and an empty password: the password stays known.
+        assert!(info.learn(Some("reported"), Some("")));
+        assert_eq!(info.credentials(default), ("reported", "configured-pass"));
+        assert!(info.learn(None, Some("set-pass")));
+        assert!(!info.learn(Some("reported"), Some("")), "nothing new");
+        assert_eq!(info.credentials(default), ("reported", "set-pass"));
+        // Configured through the API again: what was learned is forgotten.
+        info.configure("again".into(), "again-pass".into());
+        assert_eq!(info.credentials(default), ("again", "again-pass"));
+    }
+
+    #[test]
+    fn masked_hides_every_password() {
+        let mut info = ConnectionRequestInfo::default();
+        info.configure("u".into(), "p".into());
+        info.learn(Some("du"), Some("dp"));
+        let masked = info.masked();
+        assert_eq!(masked.password, cwmp::secrets::MASK);
+        assert_eq!(masked.device_password.as_deref(), Some(cwmp::secrets::MASK));
+        assert_eq!(masked.device_username.as_deref(), Some("du"));
+        assert_eq!(ConnectionRequestInfo::default().masked().password, "");
+    }
 }

@@ -94,6 +94,32 @@ impl TaskSpec {
             TaskSpec::ScheduleInform { .. } => "scheduleInform",
         }
     }
+
+    /// A copy safe to show: the values of secret parameters (see [`cwmp::secrets`]) and the
+    /// file server passwords masked.
+    pub fn masked(&self) -> TaskSpec {
+        let mut spec = self.clone();
+        let mask_password = |password: &mut String| {
+            if !password.is_empty() {
+                *password = cwmp::secrets::MASK.to_string();
+            }
+        };
+        match &mut spec {
+            TaskSpec::SetParameterValues { parameter_values }
+            | TaskSpec::AddObject {
+                parameter_values, ..
+            } => {
+                for parameter in parameter_values {
+                    cwmp::secrets::mask_in_place(&parameter.name, &mut parameter.value);
+                }
+            }
+            TaskSpec::Download(download) => mask_password(&mut download.password),
+            TaskSpec::Upload(upload) => mask_password(&mut upload.password),
+            TaskSpec::ScheduleDownload(scheduled) => mask_password(&mut scheduled.password),
+            _ => {}
+        }
+        spec
+    }
 }
 
 /// A ScheduleDownload as queued: its windows are absolute times, sent as seconds from the
@@ -308,6 +334,16 @@ impl TaskRecord {
     }
 }
 
+impl TaskRecord {
+    /// A copy safe to show: its spec [masked](TaskSpec::masked).
+    pub fn masked(&self) -> TaskRecord {
+        TaskRecord {
+            spec: self.spec.masked(),
+            ..self.clone()
+        }
+    }
+}
+
 /// A fault the device reported for a task (or on its own, such as a failed TransferComplete).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -325,4 +361,52 @@ pub struct FaultRecord {
     pub timestamp: Millis,
     /// How many attempts the task had made when this fault came.
     pub attempts: u32,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use cwmp::XsdType;
+
+    #[test]
+    fn masked_tasks_hide_secret_values_and_file_server_passwords() {
+        let value = |name: &str, value: &str| ParameterValue {
+            name: name.into(),
+            value: value.into(),
+            xsd_type: XsdType::String,
+        };
+        let spec = TaskSpec::SetParameterValues {
+            parameter_values: vec![
+                value(
+                    "Device.ManagementServer.ConnectionRequestPassword",
+                    "s3cr3t",
+                ),
+                value("Device.ManagementServer.ConnectionRequestUsername", "cr"),
+            ],
+        };
+        let TaskSpec::SetParameterValues { parameter_values } = spec.masked() else {
+            panic!("kind changed");
+        };
+        assert_eq!(parameter_values[0].value, cwmp::secrets::MASK);
+        assert_eq!(parameter_values[1].value, "cr");
+        let spec = TaskSpec::AddObject {
+            object_name: "Device.PPP.Interface.".into(),
+            parameter_values: vec![value("Password", "pw")],
+        };
+        let TaskSpec::AddObject {
+            parameter_values, ..
+        } = spec.masked()
+        else {
+            panic!("kind changed");
+        };
+        assert_eq!(parameter_values[0].value, cwmp::secrets::MASK);
+        let download = TaskSpec::Download(Download {
+            password: "files".into(),
+            ..Download::default()
+        });
+        let TaskSpec::Download(masked) = download.masked() else {
+            panic!("kind changed");
+        };
+        assert_eq!(masked.password, cwmp::secrets::MASK);
+    }
 }

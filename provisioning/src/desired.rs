@@ -45,6 +45,9 @@ pub struct DesiredObjects {
     pub key: String,
     /// Instances: parameter values relative to the instance (key included), rendered.
     pub instances: Vec<BTreeMap<String, String>>,
+    /// Types the profile gives the instances' parameters (relative names); the others take
+    /// the type the device reports.
+    pub types: BTreeMap<String, XsdType>,
     /// Whether instances with other keys are deleted.
     pub delete_surplus: bool,
     /// Who asked for it.
@@ -67,6 +70,14 @@ pub struct DesiredState {
 }
 
 impl DesiredState {
+    /// Whether nothing at all is desired (no profile applies, no own parameters).
+    pub fn is_empty(&self) -> bool {
+        self.parameters.is_empty()
+            && self.objects.is_empty()
+            && self.notifications.is_empty()
+            && self.refresh.is_empty()
+    }
+
     /// A fingerprint of the whole desired state: equal states give equal fingerprints.
     pub fn fingerprint(&self) -> u64 {
         use std::hash::{Hash, Hasher};
@@ -215,6 +226,11 @@ fn compile_profile(
             path: table.path.clone(),
             key: table.key.clone(),
             instances,
+            types: table
+                .types
+                .iter()
+                .map(|(name, value_type)| (name.clone(), xsd_type(*value_type)))
+                .collect(),
             delete_surplus: table.delete_surplus,
             source: source.clone(),
         });

@@ -5,8 +5,9 @@
 //!
 //! Order: discover unknown object tables (GetParameterNames), read unknown key values
 //! (GetParameterValues), create missing instances (AddObject), delete surplus ones
-//! (DeleteObject), set every differing value in one SetParameterValues, then notification
-//! attributes in one SetParameterAttributes.
+//! (DeleteObject), read the instances whose values' types are unknown (GetParameterValues),
+//! set every differing value in one SetParameterValues, then notification attributes in one
+//! SetParameterAttributes.
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -71,7 +72,7 @@ pub fn next_step(
     }
     let mut values = Vec::new();
     for table in &desired.objects {
-        match table_step(table, tree, pending, &mut values) {
+        match table_step(table, tree, pending, read, &mut values) {
             Step::Converged => {}
             step => return step,
         }
@@ -207,6 +208,7 @@ fn table_step(
     table: &DesiredObjects,
     tree: &ParameterTree,
     pending: &[PendingInstance],
+    read: &BTreeSet<String>,
     values: &mut Vec<ParameterValue>,
 ) -> Step {
     if tree.under(&table.path).next().is_none() {
@@ -230,6 +232,10 @@ fn table_step(
     let mut by_key: BTreeMap<String, String> = BTreeMap::new();
     let mut unknown_keys = Vec::new();
     for instance in &instances {
+        // An instance created for a key is that key's, whatever it holds until it is set.
+        if pending.iter().any(|p| p.instance == *instance) {
+            continue;
+        }
         let key_path = format!("{instance}{}", table.key);
         match tree.get(&key_path).and_then(|r| r.value.as_ref()) {
             Some((value, _)) => {
@@ -237,7 +243,6 @@ fn table_step(
                     .entry(value.clone())
                     .or_insert_with(|| instance.clone());
             }
-            None if pending.iter().any(|p| p.instance == *instance) => {}
             None => unknown_keys.push(key_path),
         }
     }
@@ -274,21 +279,63 @@ fn table_step(
             return Step::DeleteInstance { instance: surplus };
         }
     }
+    // Instances holding values whose type is unknown, read (once a session) before the set.
+    let mut untyped: Vec<String> = Vec::new();
     for instance in &table.instances {
         let path = &by_key[&key_of(instance)];
         for (name, value) in instance {
             let full = format!("{path}{name}");
             let stored = tree.get(&full).and_then(|r| r.value.as_ref());
-            if !stored.is_some_and(|(v, t)| same_value(v, value, t)) {
-                values.push(ParameterValue {
-                    name: full,
-                    value: value.clone(),
-                    xsd_type: stored.map(|(_, t)| t.clone()).unwrap_or_default(),
-                });
+            if stored.is_some_and(|(v, t)| same_value(v, value, t)) {
+                continue;
             }
+            let xsd_type = match instance_type(table, tree, &instances, path, name) {
+                Some(xsd_type) => xsd_type,
+                None if !read.contains(path) => {
+                    if !untyped.contains(path) {
+                        untyped.push(path.clone());
+                    }
+                    continue;
+                }
+                None => XsdType::String,
+            };
+            values.push(ParameterValue {
+                name: full,
+                value: value.clone(),
+                xsd_type,
+            });
         }
     }
+    if !untyped.is_empty() {
+        return Step::Read { names: untyped };
+    }
     Step::Converged
+}
+
+/// The type to send the parameter `name` of the instance at `path` with: the one the
+/// profile gives, else the one the device reported for it, else the one it reported for the
+/// same parameter of another instance of the table (`instances`). `None` when unknown.
+fn instance_type(
+    table: &DesiredObjects,
+    tree: &ParameterTree,
+    instances: &BTreeSet<String>,
+    path: &str,
+    name: &str,
+) -> Option<XsdType> {
+    if let Some(xsd_type) = table.types.get(name) {
+        return Some(xsd_type.clone());
+    }
+    let reported = |instance: &str| {
+        tree.get(&format!("{instance}{name}"))
+            .and_then(|r| r.value.as_ref())
+            .map(|(_, xsd_type)| xsd_type.clone())
+    };
+    reported(path).or_else(|| {
+        instances
+            .iter()
+            .filter(|other| *other != path)
+            .find_map(|other| reported(other))
+    })
 }
 
 /// Whether a stored value already is the desired one: booleans compare by meaning (`1` is
@@ -345,6 +392,7 @@ mod tests {
                     ]
                     .into(),
                 ],
+                types: BTreeMap::new(),
                 delete_surplus,
                 source: source(),
             }],
@@ -451,8 +499,25 @@ mod tests {
             }
         );
         tree.remove_subtree("Device.NAT.PortMapping.3.");
-        match next_step(&desired, &tree, &pending, &BTreeSet::new()) {
+        // No type is known for ExternalPort: the instances are read first.
+        assert_eq!(
+            next_step(&desired, &tree, &pending, &BTreeSet::new()),
+            Step::Read {
+                names: vec![
+                    "Device.NAT.PortMapping.1.".into(),
+                    "Device.NAT.PortMapping.4.".into()
+                ]
+            }
+        );
+        // The device did not say (read already): strings.
+        let read: BTreeSet<String> = [
+            "Device.NAT.PortMapping.1.".to_string(),
+            "Device.NAT.PortMapping.4.".to_string(),
+        ]
+        .into();
+        match next_step(&desired, &tree, &pending, &read) {
             Step::SetValues(values) => {
+                assert!(values.iter().all(|v| v.xsd_type == XsdType::String));
                 let names: Vec<&str> = values.iter().map(|v| v.name.as_str()).collect();
                 assert_eq!(
                     names,
@@ -465,6 +530,114 @@ mod tests {
             }
             other => panic!("{other:?}"),
         }
+    }
+
+    #[test]
+    fn instance_values_take_the_profiles_type_else_the_devices() {
+        let mut desired = mappings(false);
+        desired.objects[0]
+            .types
+            .insert("InternalPort".into(), XsdType::UnsignedInt);
+        desired.objects[0].instances[0].insert("InternalPort".into(), "22".into());
+        desired.objects[0].instances[1].insert("Enable".into(), "true".into());
+        let typed = |value: &str, xsd_type: XsdType| ParameterRecord {
+            value: Some((value.into(), xsd_type)),
+            ..Default::default()
+        };
+        let mut tree: ParameterTree = [
+            ("Device.NAT.PortMapping.1.Description", record("ssh")),
+            (
+                "Device.NAT.PortMapping.1.ExternalPort",
+                typed("2222", XsdType::UnsignedInt),
+            ),
+            (
+                "Device.NAT.PortMapping.1.Enable",
+                typed("1", XsdType::Boolean),
+            ),
+            ("Device.NAT.PortMapping.2.Description", record("web")),
+        ]
+        .into_iter()
+        .map(|(path, record)| (path.to_string(), record))
+        .collect();
+        // InternalPort has the profile's type; instance 2's ExternalPort and Enable take the
+        // types instance 1 reported.
+        let Step::SetValues(values) = next_step(&desired, &tree, &[], &BTreeSet::new()) else {
+            panic!("values expected");
+        };
+        let sent: Vec<(&str, &str, &XsdType)> = values
+            .iter()
+            .map(|v| (v.name.as_str(), v.value.as_str(), &v.xsd_type))
+            .collect();
+        assert_eq!(
+            sent,
+            [
+                (
+                    "Device.NAT.PortMapping.1.ExternalPort",
+                    "22",
+                    &XsdType::UnsignedInt
+                ),
+                (
+                    "Device.NAT.PortMapping.1.InternalPort",
+                    "22",
+                    &XsdType::UnsignedInt
+                ),
+                ("Device.NAT.PortMapping.2.Enable", "true", &XsdType::Boolean),
+                (
+                    "Device.NAT.PortMapping.2.ExternalPort",
+                    "80",
+                    &XsdType::UnsignedInt
+                ),
+            ]
+        );
+        // A parameter no instance reports a type for is read from the device first.
+        desired.objects[0].instances[1].insert("LeaseDuration".into(), "0".into());
+        assert_eq!(
+            next_step(&desired, &tree, &[], &BTreeSet::new()),
+            Step::Read {
+                names: vec!["Device.NAT.PortMapping.2.".into()]
+            }
+        );
+        tree.insert(
+            "Device.NAT.PortMapping.2.LeaseDuration",
+            typed("3600", XsdType::UnsignedInt),
+        );
+        let Step::SetValues(values) = next_step(&desired, &tree, &[], &BTreeSet::new()) else {
+            panic!("values expected");
+        };
+        assert!(values
+            .iter()
+            .any(|v| v.name == "Device.NAT.PortMapping.2.LeaseDuration"
+                && v.xsd_type == XsdType::UnsignedInt));
+    }
+
+    #[test]
+    fn a_created_instance_keeps_its_key_while_its_defaults_are_read() {
+        let desired = mappings(true);
+        let mut tree: ParameterTree = [
+            ("Device.NAT.PortMapping.1.Description", record("ssh")),
+            ("Device.NAT.PortMapping.5.Description", record("")),
+        ]
+        .into_iter()
+        .map(|(path, record)| (path.to_string(), record))
+        .collect();
+        tree.insert(
+            "Device.NAT.PortMapping.5.",
+            ParameterRecord {
+                object: true,
+                ..Default::default()
+            },
+        );
+        let pending = [PendingInstance {
+            table: "Device.NAT.PortMapping.".into(),
+            key_value: "web".into(),
+            instance: "Device.NAT.PortMapping.5.".into(),
+        }];
+        // Instance 5 holds the default (empty) key it was read with: it is still web's, not
+        // a surplus instance to delete.
+        assert!(matches!(
+            next_step(&desired, &tree, &pending, &BTreeSet::new()),
+            Step::Read { .. }
+        ));
     }
 
     #[test]

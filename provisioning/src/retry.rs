@@ -1,4 +1,6 @@
-//! Retry policy for tasks the device answered with a fault.
+//! Retry policy for tasks and provisioning the device answered with a fault. Faults that can
+//! never succeed ([`CwmpFault::is_permanent`]: an invalid name, type or value, a read-only
+//! parameter) are not retried.
 
 use acs_model::{Millis, TaskRecord, TaskStatus};
 use cwmp::CwmpFault;
@@ -33,12 +35,20 @@ impl RetryPolicy {
             .min(self.max_delay_ms)
     }
 
-    /// Records a fault on `task`: it is retried after a backoff, or fails once the limit is
-    /// reached. Returns true when the task failed for good.
+    /// Whether something that faulted `attempts` times in a row, the last time with `fault`,
+    /// fails for good instead of being retried.
+    pub fn gives_up(&self, fault: &CwmpFault, attempts: u32) -> bool {
+        fault.is_permanent() || attempts >= self.max_attempts
+    }
+
+    /// Records a fault on `task`: it is retried after a backoff, or fails at once for a fault
+    /// that can never succeed, or once the limit is reached. Returns true when the task
+    /// failed for good.
     pub fn record_fault(&self, task: &mut TaskRecord, fault: CwmpFault, now: Millis) -> bool {
         task.attempts += 1;
+        let gives_up = self.gives_up(&fault, task.attempts);
         task.fault = Some(fault);
-        if task.attempts >= self.max_attempts {
+        if gives_up {
             task.status = TaskStatus::Failed;
             task.finished = Some(now);
             true
@@ -84,5 +94,25 @@ mod tests {
         assert_eq!(task.status, TaskStatus::Failed);
         assert_eq!(task.finished, Some(30_000));
         assert_eq!(policy.delay_after(10), 3000);
+    }
+
+    #[test]
+    fn faults_that_can_never_succeed_fail_at_once() {
+        let policy = RetryPolicy::default();
+        let mut task = TaskRecord::new("t".into(), DeviceId("d".into()), TaskSpec::Reboot, 0, None);
+        let read_only = CwmpFault {
+            set_parameter_values_faults: vec![cwmp::SetParameterValuesFault {
+                parameter_name: "Device.DeviceInfo.UpTime".into(),
+                code: 9008,
+                string: String::new(),
+            }],
+            ..CwmpFault::new(9003)
+        };
+        assert!(policy.record_fault(&mut task, read_only, 5_000));
+        assert_eq!(task.status, TaskStatus::Failed);
+        assert_eq!(task.attempts, 1);
+        assert_eq!(task.finished, Some(5_000));
+        assert!(policy.gives_up(&CwmpFault::new(9005), 1));
+        assert!(!policy.gives_up(&CwmpFault::new(9003), 1));
     }
 }

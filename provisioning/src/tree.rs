@@ -72,6 +72,35 @@ pub fn value_updates(values: impl IntoIterator<Item = ParameterValue>) -> Vec<Tr
     values.into_iter().map(TreeUpdate::from).collect()
 }
 
+/// The data model roots under which `ManagementServer.` holds the connection-request
+/// credentials.
+const ROOTS: [&str; 2] = ["Device.", "InternetGatewayDevice."];
+
+/// The connection-request user name and password that `updates` carry (values set on or
+/// reported by the device under `ManagementServer.ConnectionRequestUsername` and
+/// `ManagementServer.ConnectionRequestPassword`), the last of each if several.
+pub fn connection_request_credentials(updates: &[TreeUpdate]) -> (Option<&str>, Option<&str>) {
+    let mut credentials = (None, None);
+    for update in updates {
+        let TreeUpdate::Value { path, value, .. } = update else {
+            continue;
+        };
+        let Some(leaf) = ROOTS
+            .iter()
+            .find_map(|root| path.strip_prefix(root))
+            .and_then(|rest| rest.strip_prefix("ManagementServer.ConnectionRequest"))
+        else {
+            continue;
+        };
+        match leaf {
+            "Username" => credentials.0 = Some(value.as_str()),
+            "Password" => credentials.1 = Some(value.as_str()),
+            _ => {}
+        }
+    }
+    credentials
+}
+
 /// The updates a GetParameterNamesResponse implies, including the pruning of vanished nodes
 /// when the whole subtree was listed.
 pub fn names_updates(
@@ -86,4 +115,43 @@ pub fn names_updates(
         });
     }
     updates
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn value(path: &str, value: &str) -> TreeUpdate {
+        TreeUpdate::Value {
+            path: path.into(),
+            value: value.into(),
+            xsd_type: XsdType::String,
+        }
+    }
+
+    #[test]
+    fn connection_request_credentials_are_found_under_either_root() {
+        let updates = [
+            value(
+                "Device.ManagementServer.ConnectionRequestURL",
+                "http://cpe/",
+            ),
+            value("Device.ManagementServer.ConnectionRequestUsername", "cr"),
+            value("Device.ManagementServer.ConnectionRequestPassword", "pw"),
+        ];
+        assert_eq!(
+            connection_request_credentials(&updates),
+            (Some("cr"), Some("pw"))
+        );
+        let updates = [value(
+            "InternetGatewayDevice.ManagementServer.ConnectionRequestPassword",
+            "",
+        )];
+        assert_eq!(connection_request_credentials(&updates), (None, Some("")));
+        let updates = [
+            value("Device.X.ManagementServer.ConnectionRequestUsername", "no"),
+            value("Device.ManagementServer.Username", "no"),
+        ];
+        assert_eq!(connection_request_credentials(&updates), (None, None));
+    }
 }

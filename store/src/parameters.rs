@@ -186,6 +186,11 @@ impl<'k> TreeWriter<'k> {
         })
     }
 
+    /// The device whose tree this writer changes.
+    pub fn device(&self) -> &DeviceId {
+        &self.device
+    }
+
     /// The record at `path`, with the writer's changes.
     pub async fn get(
         &mut self,

@@ -261,6 +261,9 @@ pub struct Cpe {
     pub pending_autonomous: Option<cwmp::AutonomousTransferComplete>,
     /// Fault code to answer Download's TransferComplete with (0 for success).
     pub download_fault: u32,
+    /// Fault code to answer every SetParameterValues with, such as a transient 9002 (0 for
+    /// none).
+    pub set_values_fault: u32,
     next_id: u64,
 }
 
@@ -394,6 +397,7 @@ impl Cpe {
             pending_transfer: None,
             pending_autonomous: None,
             download_fault: 0,
+            set_values_fault: 0,
             next_id: 1,
         }
     }
@@ -629,6 +633,9 @@ impl Cpe {
                 parameters,
                 parameter_key,
             } => {
+                if self.set_values_fault != 0 {
+                    return Self::fault(self.set_values_fault, vec![]);
+                }
                 let mut faults = Vec::new();
                 for p in &parameters {
                     match self.parameters.get(&p.name) {
