@@ -25,7 +25,7 @@ use acs_store::{ids, StoreError};
 use cwmp::session::{Incoming, Received, Reply};
 use cwmp::{Body, DecodeError};
 
-use crate::device_session::DeviceSession;
+use crate::device_session::{DeviceSession, Outcome};
 use crate::edge::{now_millis, Edge};
 use crate::metrics::Metrics;
 use crate::sessions::{OpenError, SessionSlot};
@@ -216,7 +216,7 @@ async fn handle_inner(
                 .await
             }
             _ => {
-                tracing::warn!(%remote, "request outside any session");
+                crate::warn_folded!("request outside any session", %remote, "request outside any session");
                 text(
                     StatusCode::BAD_REQUEST,
                     "no CWMP session: the first request must be an Inform\n",
@@ -304,7 +304,7 @@ fn decode_failure(
     connection: u64,
     remote: SocketAddr,
 ) -> HttpResponse {
-    tracing::warn!(%remote, %error, "undecodable CWMP message");
+    crate::warn_folded!(format!("undecodable CWMP message: {error}"), %remote, %error, "undecodable CWMP message");
     match error {
         DecodeError::Malformed(_) => {
             if let Some(slot) = edge.sessions.find(cookie, connection, remote.ip()) {
@@ -373,7 +373,7 @@ async fn open_session(
         }
         Ok(None) => {}
         Err(OpenError::DeviceBusy(device)) => {
-            tracing::warn!(%device, %remote, "device already in a busy session");
+            crate::warn_folded!("device already in a busy session", %device, %remote, "device already in a busy session");
             return retry_later("device is in another session\n");
         }
     }
@@ -412,7 +412,7 @@ async fn authenticate(
         AuthOutcome::Authenticated { .. } => None,
         AuthOutcome::Challenge(challenge) => Some(unauthorized(challenge)),
         AuthOutcome::Denied { reason, challenge } => {
-            tracing::warn!(%device, %reason, "CPE authentication failed");
+            crate::warn_folded!(format!("CPE authentication failed: {reason}"), %device, %reason, "CPE authentication failed");
             Some(unauthorized(challenge))
         }
     }
@@ -516,7 +516,7 @@ async fn exchange(
             }
         }
     }
-    let changed = match outcome {
+    let committed = match outcome {
         Some(Ok(finished)) => finished,
         Some(Err(ExchangeError::LeasedElsewhere(other))) => {
             tracing::warn!(device = %slot.device, edge = %other, "device is in a session on another edge");
@@ -538,7 +538,10 @@ async fn exchange(
             return retry_later("the ACS store is unavailable\n");
         }
     };
-    edge.announce_changed(&changed);
+    edge.announce_changed(&committed.changed_tasks);
+    for note in &committed.notes {
+        note.log(&slot.device);
+    }
 
     let sent_before = state.session.requests_sent();
     match state.session.reply() {
@@ -598,7 +601,7 @@ async fn commit_exchange(
     timeout: Duration,
     incoming: Incoming,
     remote: &str,
-) -> Result<Vec<String>, ExchangeError> {
+) -> Result<Outcome, ExchangeError> {
     let mut txn = edge.store.begin().await?;
     let now = now_millis();
     if let Some(edge_name) = &edge.config.shared_store_edge {
@@ -633,7 +636,7 @@ async fn commit_exchange(
     edge.metrics
         .commit_seconds
         .observe(started.elapsed().as_secs_f64());
-    Ok(outcome.changed_tasks)
+    Ok(outcome)
 }
 
 /// Takes or renews the device's session lease for this edge, in the exchange's transaction

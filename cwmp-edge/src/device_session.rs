@@ -44,6 +44,142 @@ pub struct Outcome {
     /// Tasks whose record the device changed (done, failed, faulted, or awaiting an event);
     /// API callers waiting on them are woken.
     pub changed_tasks: Vec<String>,
+    /// What an operator follows in the log; logged once the exchange is committed, so an
+    /// exchange tried again after a store conflict logs nothing twice.
+    pub notes: Vec<Note>,
+}
+
+/// Something worth one line of the log at `info` (or `warn` for failures).
+#[derive(Debug, Clone, PartialEq)]
+pub enum Note {
+    /// The device's first session with this ACS.
+    FirstContact {
+        /// Its product class, from the Inform.
+        product_class: String,
+        /// Its software version, if the Inform carries it.
+        software_version: Option<String>,
+        /// The address it came from.
+        remote: String,
+    },
+    /// Provisioning brought the device to its desired state.
+    ProvisioningApplied {
+        /// The profiles in force.
+        profiles: String,
+        /// RPCs it took in this session (0: it was there already, now known to be).
+        rpcs: u32,
+    },
+    /// A provisioning step faulted.
+    ProvisioningFailed {
+        /// The profiles in force.
+        profiles: String,
+        /// The fault, naming the parameters that failed.
+        fault: CwmpFault,
+        /// Sessions that failed in a row.
+        attempts: u32,
+        /// Seconds until it is tried again; `None` when it gave up (a fault that can never
+        /// succeed, or the last attempt).
+        retry_in_s: Option<u64>,
+    },
+    /// A task finished.
+    TaskDone {
+        /// The task's id.
+        task: String,
+        /// What it did (`reboot`, `setParameterValues`...).
+        kind: &'static str,
+    },
+    /// A task faulted and will be tried again in a later session.
+    TaskFaulted {
+        /// The task's id.
+        task: String,
+        /// What it did.
+        kind: &'static str,
+        /// The fault.
+        fault: CwmpFault,
+        /// Attempts so far.
+        attempts: u32,
+    },
+    /// A task failed for good.
+    TaskFailed {
+        /// The task's id.
+        task: String,
+        /// What it did.
+        kind: &'static str,
+        /// Why.
+        fault: CwmpFault,
+    },
+}
+
+impl Outcome {
+    /// Notes a task the device finished.
+    fn done(&mut self, task: &TaskRecord) {
+        self.changed_tasks.push(task.id.clone());
+        self.notes.push(Note::TaskDone {
+            task: task.id.clone(),
+            kind: task.spec.kind(),
+        });
+    }
+}
+
+impl Note {
+    /// Writes the note's line for `device`.
+    pub fn log(&self, device: &DeviceId) {
+        match self {
+            Note::FirstContact {
+                product_class,
+                software_version,
+                remote,
+            } => tracing::info!(
+                %device,
+                %product_class,
+                software_version = %software_version.as_deref().unwrap_or(""),
+                %remote,
+                "new device: first contact"
+            ),
+            Note::ProvisioningApplied { profiles, rpcs } => {
+                tracing::info!(%device, %profiles, rpcs, "provisioning applied")
+            }
+            Note::ProvisioningFailed {
+                profiles,
+                fault,
+                attempts,
+                retry_in_s,
+            } => tracing::warn!(
+                %device,
+                %profiles,
+                code = fault.code,
+                parameter = %fault.failed_parameters(),
+                fault = %fault.describe(),
+                attempts,
+                retry_in_s,
+                "provisioning failed"
+            ),
+            Note::TaskDone { task, kind } => tracing::info!(%device, %task, %kind, "task done"),
+            Note::TaskFaulted {
+                task,
+                kind,
+                fault,
+                attempts,
+            } => tracing::warn!(
+                %device,
+                %task,
+                %kind,
+                code = fault.code,
+                parameter = %fault.failed_parameters(),
+                fault = %fault.describe(),
+                attempts,
+                "task faulted; it is tried again"
+            ),
+            Note::TaskFailed { task, kind, fault } => tracing::warn!(
+                %device,
+                %task,
+                %kind,
+                code = fault.code,
+                parameter = %fault.failed_parameters(),
+                fault = %fault.describe(),
+                "task failed"
+            ),
+        }
+    }
 }
 
 /// A device's session state between HTTP exchanges (cloned to roll back an exchange whose
@@ -139,6 +275,9 @@ impl DeviceSession {
         {
             self.queue_next_task(txn, now, ids, &mut outcome).await?;
         }
+        if let Some(run) = self.provision.as_mut() {
+            outcome.notes.append(&mut run.notes);
+        }
         Ok(outcome)
     }
 
@@ -212,6 +351,17 @@ impl DeviceSession {
             device.connection_request.url = url.clone();
         }
         device.remote_address = remote.to_string();
+        if existing.is_none() {
+            outcome.notes.push(Note::FirstContact {
+                product_class: inform.device_id.product_class.clone(),
+                software_version: inform
+                    .parameters
+                    .iter()
+                    .find(|p| p.name.ends_with(".DeviceInfo.SoftwareVersion"))
+                    .map(|p| p.value.clone()),
+                remote: remote.to_string(),
+            });
+        }
         records::put_device(txn, &device).await?;
         apply_updates(txn, &self.device, std::mem::take(&mut facts.updates), now).await?;
 
@@ -219,7 +369,7 @@ impl DeviceSession {
             if completes(&facts, &task) {
                 finish(&mut task, now, None);
                 records::put_task(txn, &task).await?;
-                outcome.changed_tasks.push(task.id.clone());
+                outcome.done(&task);
             } else if task.status == TaskStatus::Pending && task.not_before <= now {
                 self.waiting_tasks.push_back(task);
             }
@@ -413,7 +563,7 @@ impl DeviceSession {
             }
             Next::Done(result) => {
                 finish(&mut task, now, result);
-                outcome.changed_tasks.push(task.id.clone());
+                outcome.done(&task);
             }
             Next::AwaitCompletion => {
                 task.status = TaskStatus::AwaitingCompletion;
@@ -436,20 +586,24 @@ impl DeviceSession {
             return self.record_fault(txn, None, fault, 0, now, ids).await;
         };
         let failed = self.retry.record_fault(&mut task, fault.clone(), now);
-        tracing::warn!(
-            device = %self.device,
-            task = task_id,
-            code = fault.code,
-            parameter = %fault.failed_parameters(),
-            fault = %fault.describe(),
-            attempts = task.attempts,
-            retried = !failed,
-            "task faulted"
-        );
         // Retried in a later session, not this one.
         self.tried.insert(task.id.clone());
         records::put_task(txn, &task).await?;
         outcome.changed_tasks.push(task.id.clone());
+        outcome.notes.push(if failed {
+            Note::TaskFailed {
+                task: task.id.clone(),
+                kind: task.spec.kind(),
+                fault: fault.clone(),
+            }
+        } else {
+            Note::TaskFaulted {
+                task: task.id.clone(),
+                kind: task.spec.kind(),
+                fault: fault.clone(),
+                attempts: task.attempts,
+            }
+        });
         self.record_fault(txn, Some(task.id.clone()), fault, task.attempts, now, ids)
             .await
     }
@@ -467,13 +621,17 @@ impl DeviceSession {
         let Some(mut task) = records::get_task(txn, task_id).await? else {
             return Ok(());
         };
-        tracing::warn!(device = %self.device, task = task_id, why = unsendable.0, "task cannot be sent");
         let fault = CwmpFault::with_text(9020, unsendable.0);
         task.status = TaskStatus::Failed;
         task.fault = Some(fault.clone());
         task.finished = Some(now);
         records::put_task(txn, &task).await?;
         outcome.changed_tasks.push(task.id.clone());
+        outcome.notes.push(Note::TaskFailed {
+            task: task.id.clone(),
+            kind: task.spec.kind(),
+            fault: fault.clone(),
+        });
         self.record_fault(txn, Some(task.id.clone()), fault, task.attempts, now, ids)
             .await
     }

@@ -299,7 +299,7 @@ pub(crate) fn spawn_connection_request(edge: &Arc<Edge>, device: DeviceId, task_
     let edge = edge.clone();
     tokio::spawn(async move {
         if let Err(error) = edge.connection_request(&device, Some(&task_id)).await {
-            tracing::warn!(%device, %error, "connection request for a DeviceTask failed");
+            crate::warn_folded!("connection request for a DeviceTask failed", %device, %error, "connection request for a DeviceTask failed");
         }
     });
 }

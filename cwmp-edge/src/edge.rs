@@ -209,7 +209,7 @@ impl Edge {
             }
             Err(error) => {
                 Metrics::count(&self.metrics.connection_requests, "outcome", "failed");
-                tracing::warn!(device = %device, %error, "connection request failed");
+                crate::warn_folded!("connection request failed", device = %device, %error, "connection request failed");
                 let state = ConnectionRequestState::Unreachable { at: now, error };
                 self.record_connection_request(task_id, &state).await?;
                 Ok(state)

@@ -29,8 +29,8 @@ use cwmp::Download;
 use provisioning::membership::DeviceFacts;
 use provisioning::resources::{key_of, namespace_of_resource, ResourceSet};
 use provisioning::rollout::{
-    advance, assign_waves, eligibility, plan_waves, settled, Changed, DownloadOutcome, Observation,
-    Phase, StartKind, Tick, TickResult,
+    advance, assign_waves, eligibility, plan_waves, settled, Changed, Counts, DownloadOutcome,
+    Observation, Phase, StartKind, Tick, TickResult,
 };
 use provisioning::schedule::CompiledSchedule;
 
@@ -215,12 +215,7 @@ async fn tick_rollout(
         Phase::Paused(why) => Some(why.clone()),
         _ => None,
     };
-    if let Some(wave) = result.wave_started {
-        tracing::info!(rollout = key, wave, "firmware rollout wave started");
-    }
-    if let (Phase::Aborted(why), false) = (&result.phase, was_aborted) {
-        tracing::warn!(rollout = key, why, "firmware rollout aborted");
-    }
+    log_transition(key, &run, &result, was_aborted, &devices);
     let queued = queue_starts(
         edge,
         resources,
@@ -233,12 +228,16 @@ async fn tick_rollout(
         &result,
         &rollback_to,
     );
-    // A hold is logged when it begins or its reason changes, not at every tick.
-    if let (Some(why), true) = (&run.held, run.held != held_before) {
-        match result.phase {
+    // A hold is logged when it begins, ends or its reason changes, not at every tick.
+    match (&run.held, run.held != held_before) {
+        (Some(why), true) => match result.phase {
             Phase::Paused(_) => tracing::info!(rollout = key, why, "firmware rollout paused"),
             _ => tracing::warn!(rollout = key, why, "firmware rollout cannot go on"),
+        },
+        (None, true) if result.phase == Phase::Progressing => {
+            tracing::info!(rollout = key, "firmware rollout resumed");
         }
+        _ => {}
     }
     // Tasks given up this tick (faulted, timed out, never reached, or replaced) must not run
     // later.
@@ -573,6 +572,41 @@ fn rollback_firmware(
         .find(|f| eligibility(&f.spec, facts).is_ok())
         .and_then(|f| f.metadata.name.clone())
         .ok_or_else(|| format!("no Firmware of version {version:?} fits it"))
+}
+
+/// Logs, once each, what an operator follows of a rollout besides its holds: a wave
+/// starting, an abort, and the end of the run with its counts.
+fn log_transition(
+    key: &str,
+    run: &RolloutRun,
+    result: &TickResult,
+    was_aborted: bool,
+    devices: &[RolloutDevice],
+) {
+    if let Some(wave) = result.wave_started {
+        tracing::info!(
+            rollout = key,
+            wave,
+            waves = run.waves.len(),
+            "firmware rollout wave started"
+        );
+    }
+    match &result.phase {
+        Phase::Aborted(why) if !was_aborted => {
+            tracing::warn!(rollout = key, why, "firmware rollout aborted");
+        }
+        Phase::Complete if run.completed.is_some() => {
+            let counts = Counts::of(devices.iter(), None);
+            tracing::info!(
+                rollout = key,
+                succeeded = counts.succeeded,
+                failed = counts.failed,
+                skipped = counts.skipped,
+                "firmware rollout complete"
+            );
+        }
+        _ => {}
+    }
 }
 
 /// Where a Download task stands, as the rollout sees it: a fault ends the attempt (the

@@ -19,7 +19,9 @@ pub mod edge;
 pub mod file_server;
 pub mod files_api;
 pub mod firmware_rollouts;
+pub mod log_fold;
 pub mod mass_operations;
+
 pub mod metrics;
 pub mod nbi;
 pub mod provision_run;

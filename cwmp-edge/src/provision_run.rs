@@ -13,7 +13,7 @@ use provisioning::plan::{next_step, Step};
 use provisioning::resources::ResourceSet;
 use provisioning::retry::RetryPolicy;
 
-use crate::device_session::write_updates;
+use crate::device_session::{write_updates, Note};
 
 /// Most provisioning RPCs in one session (a guard against a device that never converges).
 const MAX_STEPS: u32 = 64;
@@ -91,6 +91,8 @@ pub struct ProvisionRun {
     retry: RetryPolicy,
     /// Subtrees read in this session.
     read: BTreeSet<String>,
+    /// Log lines of this exchange, taken by the session into its outcome.
+    pub notes: Vec<Note>,
 }
 
 impl ProvisionRun {
@@ -119,7 +121,7 @@ impl ProvisionRun {
         let facts = resources.facts(identity, tree.load(txn, device).await?.iter());
         let (desired, errors) = resources.desired(identity, &facts, root);
         for error in errors {
-            tracing::warn!(%device, profile = %error.profile, error = %error.message, "profile not applicable");
+            crate::warn_folded!(format!("profile {} not applicable: {}", error.profile, error.message), %device, profile = %error.profile, error = %error.message, "profile not applicable");
         }
         let fingerprint = desired.fingerprint();
         let changed = record.target != desired.profiles || record.target_hash != fingerprint;
@@ -142,6 +144,7 @@ impl ProvisionRun {
             finished: false,
             retry,
             read: BTreeSet::new(),
+            notes: Vec::new(),
         }))
     }
 
@@ -178,12 +181,10 @@ impl ProvisionRun {
                 self.tree.save(txn, &self.device).await?;
                 // Logged when it changed something, or converged for the first time.
                 if self.steps > 0 || (!self.record.converged && !self.desired.is_empty()) {
-                    tracing::info!(
-                        device = %self.device,
-                        profiles = %profile_names(&self.desired.profiles),
-                        rpcs = self.steps,
-                        "provisioning applied"
-                    );
+                    self.notes.push(Note::ProvisioningApplied {
+                        profiles: profile_names(&self.desired.profiles),
+                        rpcs: self.steps,
+                    });
                 }
                 let record = &mut self.record;
                 record.converged = true;
@@ -253,16 +254,12 @@ impl ProvisionRun {
             record.not_before = now + delay;
             Some(delay / 1000)
         };
-        tracing::warn!(
-            device = %self.device,
-            profiles = %profile_names(&self.desired.profiles),
-            code = fault.code,
-            parameter = %fault.failed_parameters(),
-            fault = %fault.describe(),
-            attempts = record.attempts,
+        self.notes.push(Note::ProvisioningFailed {
+            profiles: profile_names(&self.desired.profiles),
+            fault: fault.clone(),
+            attempts: record.attempts,
             retry_in_s,
-            "provisioning failed"
-        );
+        });
         record.fault = Some(fault);
         records::put_provision(txn, &self.device, record).await
     }

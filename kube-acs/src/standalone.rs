@@ -314,6 +314,7 @@ pub async fn run(args: StandaloneArgs, mode: Mode) -> anyhow::Result<()> {
     );
 
     let shutdown = CancellationToken::new();
+    tokio::spawn(cwmp_edge::log_fold::report_folded());
     let cwmp = tokio::spawn(cwmp_edge::cwmp_server::serve(
         edge.clone(),
         cwmp_listener,
