@@ -169,9 +169,12 @@ async fn tick_rollout(
     if settled(&run, &devices, strategy) {
         return Ok(Some(HeldDevices::of(&run, devices)));
     }
-    let (window_open, next_window) = match &strategy.maintenance_window {
-        None => (true, None),
-        Some(window) => window_state(window, now),
+    let (window_open, next_window, window_error) = match &strategy.maintenance_window {
+        None => (true, None, None),
+        Some(window) => match window_state(window, now) {
+            Ok((open, next)) => (open, next, None),
+            Err(error) => (false, None, Some(error)),
+        },
     };
     let per_tick = f64::from(strategy.rate_per_minute) * TICK.as_secs_f64() / 60.0;
     *allowance = (*allowance + per_tick).min(f64::from(strategy.rate_per_minute).max(1.0));
@@ -200,6 +203,7 @@ async fn tick_rollout(
         abort: rollout.spec.abort,
         window_open,
         next_window,
+        window_error: window_error.as_deref(),
         rate_allowance: *allowance as u32,
     };
     let was_aborted = run.aborted.is_some();
@@ -707,30 +711,23 @@ fn scheduled_download(download: Download, opens: Millis, closes: Millis) -> Sche
 
 /// Whether a maintenance window is open at `now` (its latest opening, a firing of its cron
 /// expression, was less than its duration ago) and, while it is closed, when it next opens
-/// and closes. An unusable window never opens.
+/// and closes; an unusable window is an error naming the field.
 fn window_state(
     window: &crds::firmware::MaintenanceWindow,
     now: Millis,
-) -> (bool, Option<(Millis, Millis)>) {
-    let schedule = crds::task::Schedule {
-        cron: window.cron.clone(),
-        time_zone: window.time_zone.clone(),
-        window: None,
-    };
-    let Ok(compiled) = CompiledSchedule::new(&schedule) else {
-        return (false, None);
-    };
+) -> Result<(bool, Option<(Millis, Millis)>), String> {
+    let compiled = CompiledSchedule::of_window(window)?;
     let duration = Millis::from(window.duration_minutes) * 60_000;
     if compiled
         .latest_firing(now)
         .is_some_and(|opened| now < opened + duration)
     {
-        return (true, None);
+        return Ok((true, None));
     }
     let next = compiled
         .next_firing(now)
         .map(|opens| (opens, opens + duration));
-    (false, next)
+    Ok((false, next))
 }
 
 /// A rollout's run and devices, for its status.
@@ -767,25 +764,29 @@ mod tests {
         // 02:00 in Berlin is 01:00 UTC in winter: open 01:00-03:00 UTC.
         assert_eq!(
             window_state(&window, MIDNIGHT_UTC + HOUR / 2),
-            (false, Some((MIDNIGHT_UTC + HOUR, MIDNIGHT_UTC + 3 * HOUR)))
+            Ok((false, Some((MIDNIGHT_UTC + HOUR, MIDNIGHT_UTC + 3 * HOUR))))
         );
-        assert_eq!(window_state(&window, MIDNIGHT_UTC + HOUR), (true, None));
+        assert_eq!(window_state(&window, MIDNIGHT_UTC + HOUR), Ok((true, None)));
         assert_eq!(
             window_state(&window, MIDNIGHT_UTC + 2 * HOUR + HOUR / 2),
-            (true, None)
+            Ok((true, None))
         );
         assert_eq!(
             window_state(&window, MIDNIGHT_UTC + 3 * HOUR),
-            (
+            Ok((
                 false,
                 Some((MIDNIGHT_UTC + 25 * HOUR, MIDNIGHT_UTC + 27 * HOUR))
-            )
+            ))
         );
         let broken = MaintenanceWindow {
             cron: "not a cron".to_string(),
             ..window
         };
-        assert_eq!(window_state(&broken, MIDNIGHT_UTC + HOUR), (false, None));
+        let error = window_state(&broken, MIDNIGHT_UTC + HOUR).unwrap_err();
+        assert!(
+            error.starts_with("strategy.maintenanceWindow.cron \"not a cron\""),
+            "{error}"
+        );
     }
 
     #[test]

@@ -382,9 +382,14 @@ fn parse(document: serde_yaml::Value) -> Result<Option<(Key, Loaded)>, Refusal> 
             .and_then(|p| templates(provisioning::desired::profile_values(&p.spec)).map(|()| p))
             .map(|p| Loaded::Profile(Box::new(p))),
         "Firmware" => typed::<Firmware>(document).map(|f| Loaded::Firmware(Box::new(f))),
-        "FirmwareRollout" => {
-            typed::<FirmwareRollout>(document).map(|r| Loaded::Rollout(Box::new(r)))
-        }
+        "FirmwareRollout" => typed::<FirmwareRollout>(document)
+            .and_then(|r| match &r.spec.strategy.maintenance_window {
+                Some(window) => {
+                    provisioning::schedule::CompiledSchedule::of_window(window).map(|_| r)
+                }
+                None => Ok(r),
+            })
+            .map(|r| Loaded::Rollout(Box::new(r))),
         _ => typed::<DeviceTask>(document)
             .and_then(|t| {
                 unique_names(
@@ -462,6 +467,12 @@ fn check_transition(new: &Loaded, old: &Loaded) -> Result<(), String> {
             validate_cel_update(new.as_ref(), old.as_ref())
         }
         (Loaded::Task(new), Loaded::Task(old)) => validate_cel_update(new.as_ref(), old.as_ref()),
+        (Loaded::Firmware(new), Loaded::Firmware(old)) => {
+            validate_cel_update(new.as_ref(), old.as_ref())
+        }
+        (Loaded::Rollout(new), Loaded::Rollout(old)) => {
+            validate_cel_update(new.as_ref(), old.as_ref())
+        }
         _ => Ok(()),
     };
     result.map_err(|e| e.to_string())
@@ -554,6 +565,54 @@ mod tests {
             Some(2),
             "spec changed"
         );
+    }
+
+    const ROLLOUT: &str = "apiVersion: kubeacs.io/v1alpha1\nkind: FirmwareRollout\nmetadata: {name: fw2}\nspec:\n  firmware: fw-2\n  target: {group: lab}\n  strategy:\n    maintenanceWindow: {cron: '0 2 * * *', timeZone: Europe/Berlin, durationMinutes: 120}\n";
+
+    #[test]
+    fn rollouts_keep_their_firmware_and_need_a_window_that_opens() {
+        let dir = tempfile::tempdir().unwrap();
+        write(dir.path(), "fw.yaml", ROLLOUT);
+        let mut resources = ResourceDir::new(dir.path());
+        let (set, errors) = resources.reload_if_changed().unwrap().unwrap();
+        assert!(errors.is_empty(), "{errors:?}");
+        assert_eq!(set.rollouts().len(), 1);
+
+        // A window that can never open is refused with the field named.
+        write(
+            dir.path(),
+            "fw.yaml",
+            &ROLLOUT.replace("Europe/Berlin", "Europe/Berlim"),
+        );
+        let (_, errors) = resources.reload_if_changed().unwrap().unwrap();
+        assert_eq!(errors.len(), 1, "{errors:?}");
+        assert!(
+            errors[0].message.contains(
+                "strategy.maintenanceWindow.timeZone \"Europe/Berlim\" is not an IANA time zone"
+            ),
+            "{errors:?}"
+        );
+        write(
+            dir.path(),
+            "fw.yaml",
+            &ROLLOUT.replace("0 2 * * *", "0 25 * * *"),
+        );
+        let (_, errors) = resources.reload_if_changed().unwrap().unwrap();
+        assert!(
+            errors[0]
+                .message
+                .contains("strategy.maintenanceWindow.cron"),
+            "{errors:?}"
+        );
+
+        // Another firmware is another rollout, as the API server's rule says.
+        write(dir.path(), "fw.yaml", &ROLLOUT.replace("fw-2", "fw-3"));
+        let (set, errors) = resources.reload_if_changed().unwrap().unwrap();
+        assert!(
+            errors[0].message.contains("firmware is immutable"),
+            "{errors:?}"
+        );
+        assert_eq!(set.rollouts()[0].spec.firmware, "fw-2", "the run goes on");
     }
 
     #[test]

@@ -187,6 +187,9 @@ pub struct Tick<'a> {
     pub window_open: bool,
     /// While it is closed: when the next window opens and closes.
     pub next_window: Option<(Millis, Millis)>,
+    /// Why the maintenance window can never open (a cron expression or time zone that does
+    /// not parse), if so: the rollout holds and says why.
+    pub window_error: Option<&'a str>,
     /// Devices that may start now under the rate limit.
     pub rate_allowance: u32,
 }
@@ -729,10 +732,12 @@ pub fn advance(
             kind,
         });
     }
-    let phase = if tick.window_open {
-        Phase::Progressing
-    } else {
-        Phase::Paused("outside the maintenance window".to_string())
+    let phase = match (tick.window_open, tick.window_error) {
+        (true, _) => Phase::Progressing,
+        (false, Some(error)) => {
+            Phase::Paused(format!("the maintenance window never opens: {error}"))
+        }
+        (false, None) => Phase::Paused("outside the maintenance window".to_string()),
     };
     TickResult {
         start,
@@ -943,6 +948,7 @@ mod tests {
                 abort: false,
                 window_open: window,
                 next_window: None,
+                window_error: None,
                 rate_allowance: 1000,
             };
             let before = self.devices.clone();
@@ -1203,6 +1209,33 @@ mod tests {
     }
 
     #[test]
+    fn a_window_that_never_opens_holds_the_rollout_and_says_why() {
+        let s = strategy();
+        let mut fleet = Fleet::new(10, &s);
+        let tick = Tick {
+            strategy: &s,
+            target_version: "2.0",
+            now: 1_000,
+            paused: false,
+            abort: false,
+            window_open: false,
+            next_window: None,
+            window_error: Some(
+                "strategy.maintenanceWindow.timeZone \"Mars/Olympus\" is not an IANA time zone",
+            ),
+            rate_allowance: 1000,
+        };
+        let result = tick_with(&mut fleet, &tick, &|_, (v, _, dl)| seen(v, dl.clone()));
+        assert!(result.start.is_empty(), "{:?}", result.start);
+        assert_eq!(
+            result.phase,
+            Phase::Paused(
+                "the maintenance window never opens: strategy.maintenanceWindow.timeZone \"Mars/Olympus\" is not an IANA time zone".to_string()
+            )
+        );
+    }
+
+    #[test]
     fn outside_the_window_devices_that_take_it_get_a_schedule_download() {
         let s = strategy();
         let mut fleet = Fleet::new(10, &s);
@@ -1214,6 +1247,7 @@ mod tests {
             abort: false,
             window_open: false,
             next_window: Some((50_000, 80_000)),
+            window_error: None,
             rate_allowance: 1000,
         };
         let canary = fleet.canary();
@@ -1303,6 +1337,7 @@ mod tests {
             abort: true,
             window_open: true,
             next_window: None,
+            window_error: None,
             rate_allowance: 1000,
         };
         // A device without a Firmware of its old version cannot go back.

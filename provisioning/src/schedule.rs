@@ -44,6 +44,20 @@ impl CompiledSchedule {
         })
     }
 
+    /// Parses a FirmwareRollout's maintenance window (its opening times); the error names the
+    /// field that is wrong.
+    pub fn of_window(
+        window: &crds::firmware::MaintenanceWindow,
+    ) -> Result<CompiledSchedule, String> {
+        let schedule = crds::task::Schedule {
+            cron: window.cron.clone(),
+            time_zone: window.time_zone.clone(),
+            window: None,
+        };
+        CompiledSchedule::new(&schedule)
+            .map_err(|e| e.replacen("schedule.", "strategy.maintenanceWindow.", 1))
+    }
+
     fn local(&self, millis: Millis) -> Option<DateTime<Tz>> {
         Utc.timestamp_millis_opt(millis as i64)
             .single()
