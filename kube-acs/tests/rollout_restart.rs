@@ -7,11 +7,7 @@ mod common;
 use std::time::{Duration, Instant};
 
 use common::Acs;
-use cpe_sim::fleet::{Fleet, FleetConfig};
-use cpe_sim::inform::Trigger;
-use cpe_sim::model::Model;
-use cpe_sim::template::IdentityConfig;
-use serde_json::{json, Value};
+use serde_json::Value;
 
 const DEVICES: u32 = 150;
 
@@ -73,32 +69,8 @@ async fn a_rollout_carries_on_after_the_process_is_killed_mid_wave() {
         ],
     )
     .await;
-    let cr = cpe_sim::cr_listener::bind(([127, 0, 0, 1], 0).into()).unwrap();
-    let identity = IdentityConfig {
-        acs_url: acs.cwmp.clone(),
-        cr_base_url: format!("http://{}/cr/", cr.local_addr().unwrap()),
-        ..IdentityConfig::default()
-    };
-    let mut config = FleetConfig::new(Model::load("tr098").unwrap(), identity, DEVICES);
-    config.reboot_delay = Duration::from_millis(200);
-    let fleet = Fleet::new(config).await.unwrap();
-    let _cr = cpe_sim::cr_listener::serve(cr, fleet.clone());
-    let deadline = Instant::now() + Duration::from_secs(120);
-    let boot = fleet
-        .run_batch((0..DEVICES).collect(), Trigger::Pending, 16, deadline)
-        .await;
-    assert_eq!(boot.ok, u64::from(DEVICES), "{:?}", fleet.stats().errors());
-    for index in 0..DEVICES {
-        let (username, password) = fleet.cr_credentials(index);
-        let id = fleet.config().identity.device_id(index);
-        let (status, body) = acs
-            .put(
-                &format!("/api/v1/devices/{id}/connection-request"),
-                &json!({"username": username, "password": password}),
-            )
-            .await;
-        assert_eq!(status, 204, "{body}");
-    }
+    let simulated = common::SimulatedFleet::boot(&acs, DEVICES, 16).await;
+    let fleet = &simulated.fleet;
     let image: Vec<u8> = (0..20_000u32).map(|i| (i % 233) as u8).collect();
     std::fs::create_dir_all(data.join("files")).unwrap();
     std::fs::write(data.join("files").join("2.0.0.bin"), &image).unwrap();

@@ -365,10 +365,6 @@ spec:
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_rollout_runs_with_the_default_files_url_and_one_that_cannot_start_says_why() {
-    use cpe_sim::fleet::{Fleet, FleetConfig};
-    use cpe_sim::inform::Trigger;
-    use cpe_sim::model::Model;
-    use cpe_sim::template::IdentityConfig;
 
     const DEVICES: u32 = 3;
     let dir = tempfile::tempdir().unwrap();
@@ -377,32 +373,8 @@ async fn a_rollout_runs_with_the_default_files_url_and_one_that_cannot_start_say
     let data = dir.path().join("data");
     // The file server on every address, as by default: no --files-url.
     let acs = start(&resources, &data, &["--files-listen", "0.0.0.0:0"]).await;
-    let cr = cpe_sim::cr_listener::bind(([127, 0, 0, 1], 0).into()).unwrap();
-    let identity = IdentityConfig {
-        acs_url: acs.cwmp.clone(),
-        cr_base_url: format!("http://{}/cr/", cr.local_addr().unwrap()),
-        ..IdentityConfig::default()
-    };
-    let mut config = FleetConfig::new(Model::load("tr098").unwrap(), identity, DEVICES);
-    config.reboot_delay = Duration::from_millis(200);
-    let fleet = Fleet::new(config).await.unwrap();
-    let _cr = cpe_sim::cr_listener::serve(cr, fleet.clone());
-    let deadline = Instant::now() + Duration::from_secs(60);
-    let boot = fleet
-        .run_batch((0..DEVICES).collect(), Trigger::Pending, 4, deadline)
-        .await;
-    assert_eq!(boot.ok, u64::from(DEVICES), "{:?}", fleet.stats().errors());
-    for index in 0..DEVICES {
-        let (username, password) = fleet.cr_credentials(index);
-        let id = fleet.config().identity.device_id(index);
-        let (status, body) = acs
-            .put(
-                &format!("/api/v1/devices/{id}/connection-request"),
-                &json!({"username": username, "password": password}),
-            )
-            .await;
-        assert_eq!(status, 204, "{body}");
-    }
+    // Kept to the end: the devices answer the rollout's connection requests.
+    let _devices = common::SimulatedFleet::boot(&acs, DEVICES, 4).await;
     let image: Vec<u8> = (0..20_000u32).map(|i| (i % 233) as u8).collect();
     std::fs::write(data.join("files").join("2.0.0.bin"), &image).unwrap();
     let firmware = format!(

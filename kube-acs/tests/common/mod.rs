@@ -835,3 +835,57 @@ pub async fn run_task(
     cpe.session().await;
     call.await.unwrap()
 }
+
+/// A fleet of simulated TR-098 devices (cpe-sim) of one ACS: booted (each has informed once),
+/// answering connection requests, whose connection-request credentials the ACS was given
+/// through the API.
+pub struct SimulatedFleet {
+    /// The devices.
+    pub fleet: std::sync::Arc<cpe_sim::fleet::Fleet>,
+    _connection_requests: cpe_sim::cr_listener::CrListener,
+}
+
+impl SimulatedFleet {
+    /// Boots `devices` devices against `acs`, `concurrency` sessions at a time.
+    pub async fn boot(acs: &Acs, devices: u32, concurrency: usize) -> SimulatedFleet {
+        use cpe_sim::fleet::{Fleet, FleetConfig};
+        use cpe_sim::template::IdentityConfig;
+
+        let cr = cpe_sim::cr_listener::bind(([127, 0, 0, 1], 0).into()).unwrap();
+        let identity = IdentityConfig {
+            acs_url: acs.cwmp.clone(),
+            cr_base_url: format!("http://{}/cr/", cr.local_addr().unwrap()),
+            ..IdentityConfig::default()
+        };
+        let model = cpe_sim::model::Model::load("tr098").unwrap();
+        let mut config = FleetConfig::new(model, identity, devices);
+        config.reboot_delay = Duration::from_millis(200);
+        let fleet = Fleet::new(config).await.unwrap();
+        let connection_requests = cpe_sim::cr_listener::serve(cr, fleet.clone());
+        let deadline = std::time::Instant::now() + Duration::from_secs(120);
+        let boot = fleet
+            .run_batch(
+                (0..devices).collect(),
+                cpe_sim::inform::Trigger::Pending,
+                concurrency,
+                deadline,
+            )
+            .await;
+        assert_eq!(boot.ok, u64::from(devices), "{:?}", fleet.stats().errors());
+        for index in 0..devices {
+            let (username, password) = fleet.cr_credentials(index);
+            let id = fleet.config().identity.device_id(index);
+            let (status, body) = acs
+                .put(
+                    &format!("/api/v1/devices/{id}/connection-request"),
+                    &serde_json::json!({"username": username, "password": password}),
+                )
+                .await;
+            assert_eq!(status, 204, "{body}");
+        }
+        SimulatedFleet {
+            fleet,
+            _connection_requests: connection_requests,
+        }
+    }
+}
