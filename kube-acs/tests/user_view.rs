@@ -365,7 +365,6 @@ spec:
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_rollout_runs_with_the_default_files_url_and_one_that_cannot_start_says_why() {
-
     const DEVICES: u32 = 3;
     let dir = tempfile::tempdir().unwrap();
     let resources = dir.path().join("resources");
