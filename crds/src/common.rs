@@ -46,9 +46,10 @@ pub struct ParameterSetting {
     /// The value; it may use `{{ fact }}` templates, such as `{{ serialNumber }}`.
     #[schemars(length(max = 4096))]
     pub value: String,
-    /// Its type (`xsd:string` when left out).
-    #[serde(default, rename = "type")]
-    pub value_type: ParameterType,
+    /// Its type; when left out, the type the device reports for the parameter, else
+    /// `xsd:string`.
+    #[serde(default, rename = "type", skip_serializing_if = "Option::is_none")]
+    pub value_type: Option<ParameterType>,
 }
 
 /// The CEL rule that every name in a list of parameters is a full path of a TR-069 data model

@@ -361,7 +361,7 @@ pub fn task_spec(action: &TaskAction) -> TaskSpec {
                 .map(|p| ParameterValue {
                     name: p.name.clone(),
                     value: p.value.clone(),
-                    xsd_type: xsd_type(p.value_type),
+                    xsd_type: p.value_type.map(xsd_type).unwrap_or(cwmp::XsdType::String),
                 })
                 .collect(),
         },

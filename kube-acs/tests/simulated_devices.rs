@@ -221,7 +221,8 @@ spec:
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn object_instances_are_sent_with_the_types_of_the_device_data_model() {
     let dir = tempfile::tempdir().unwrap();
-    // cpe-sim refuses a port sent as xsd:string (9006). No type is given but InternalPort's.
+    // cpe-sim refuses a port sent as xsd:string (9006). No type is given but InternalPort's,
+    // nor for the periodic interval (an unsignedInt).
     let resources = r#"apiVersion: kubeacs.io/v1alpha1
 kind: DeviceGroup
 metadata: {name: gateways}
@@ -234,6 +235,8 @@ kind: ConfigProfile
 metadata: {name: port-mappings}
 spec:
   groups: [gateways]
+  parameters:
+  - {name: Device.ManagementServer.PeriodicInformInterval, value: "900"}
   objects:
   - path: Device.NAT.PortMapping.
     key: Description
@@ -261,6 +264,10 @@ spec:
     assert_eq!(value("Device.NAT.PortMapping.3.ExternalPort"), "27015");
     assert_eq!(value("Device.NAT.PortMapping.3.Protocol"), "UDP");
     assert_eq!(value("Device.NAT.PortMapping.3.Enable"), "true");
+    assert_eq!(
+        value("Device.ManagementServer.PeriodicInformInterval"),
+        "900"
+    );
     let (_, device) = acs
         .get(&format!(
             "/api/v1/devices/{id}?parameters=Device.NAT.PortMapping.3."

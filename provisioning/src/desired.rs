@@ -30,8 +30,8 @@ pub enum Source {
 pub struct DesiredValue {
     /// The value, templates rendered.
     pub value: String,
-    /// Its type.
-    pub xsd_type: XsdType,
+    /// Its type, when the resource gives it (else the device's, else `xsd:string`).
+    pub xsd_type: Option<XsdType>,
     /// Who asked for it.
     pub source: Source,
 }
@@ -116,7 +116,7 @@ pub fn compile(
                     .entry(setting.name.clone())
                     .or_insert(DesiredValue {
                         value,
-                        xsd_type: xsd_type(setting.value_type),
+                        xsd_type: setting.value_type.map(xsd_type),
                         source: Source::Device,
                     });
             }
@@ -183,7 +183,7 @@ fn compile_profile(
             DesiredValue {
                 value: render(&setting.value, device)
                     .map_err(|e| format!("{}: {e}", setting.name))?,
-                xsd_type: xsd_type(setting.value_type),
+                xsd_type: setting.value_type.map(xsd_type),
                 source: source.clone(),
             },
         );
@@ -206,7 +206,7 @@ fn compile_profile(
                 .entry(format!("{root}{name}"))
                 .or_insert(DesiredValue {
                     value,
-                    xsd_type,
+                    xsd_type: Some(xsd_type),
                     source: source.clone(),
                 });
         }
@@ -467,7 +467,7 @@ mod tests {
         let overrides = [ParameterSetting {
             name: "Device.Time.Enable".into(),
             value: "false".into(),
-            value_type: ParameterType::Boolean,
+            value_type: Some(ParameterType::Boolean),
         }];
         let (state, errors) = compile(&facts(), &overrides, &groups, &profiles, "Device.");
         assert!(errors.is_empty());

@@ -77,15 +77,31 @@ pub fn next_step(
             step => return step,
         }
     }
+    // Values without a type whose type the device has not reported yet, read (once a session)
+    // before the set.
+    let mut untyped = Vec::new();
     for (path, wanted) in &desired.parameters {
         let stored = tree.get(path).and_then(|r| r.value.as_ref());
-        if !stored.is_some_and(|(value, _)| same_value(value, &wanted.value, &wanted.xsd_type)) {
+        // The resource's type, else the one the device reported, else xsd:string.
+        let xsd_type = match (&wanted.xsd_type, stored) {
+            (Some(given), _) => given.clone(),
+            (None, Some((_, reported))) => reported.clone(),
+            (None, None) if !read.contains(path) => {
+                untyped.push(path.clone());
+                continue;
+            }
+            (None, None) => XsdType::String,
+        };
+        if !stored.is_some_and(|(value, _)| same_value(value, &wanted.value, &xsd_type)) {
             values.push(ParameterValue {
                 name: path.clone(),
                 value: wanted.value.clone(),
-                xsd_type: wanted.xsd_type.clone(),
+                xsd_type,
             });
         }
+    }
+    if !untyped.is_empty() {
+        return Step::Read { names: untyped };
     }
     if !values.is_empty() {
         values.sort_by(|a, b| a.name.cmp(&b.name));
@@ -412,7 +428,7 @@ mod tests {
                 name.into(),
                 DesiredValue {
                     value: value.into(),
-                    xsd_type: t,
+                    xsd_type: Some(t),
                     source: source(),
                 },
             );
@@ -430,6 +446,72 @@ mod tests {
             ),
             other => panic!("{other:?}"),
         }
+    }
+
+    #[test]
+    fn values_without_a_type_take_the_one_the_device_reported() {
+        let mut desired = DesiredState::default();
+        for (name, value, t) in [
+            (
+                "Device.ManagementServer.PeriodicInformInterval",
+                "300",
+                None,
+            ),
+            ("Device.X_Vendor.Level", "7", Some(XsdType::Int)),
+            ("Device.X_Vendor.New", "n", None),
+        ] {
+            desired.parameters.insert(
+                name.into(),
+                DesiredValue {
+                    value: value.into(),
+                    xsd_type: t,
+                    source: source(),
+                },
+            );
+        }
+        let reported = |value: &str, xsd_type: XsdType| ParameterRecord {
+            value: Some((value.into(), xsd_type)),
+            ..Default::default()
+        };
+        let tree: ParameterTree = [
+            (
+                "Device.ManagementServer.PeriodicInformInterval".to_string(),
+                reported("3600", XsdType::UnsignedInt),
+            ),
+            (
+                "Device.X_Vendor.Level".to_string(),
+                reported("1", XsdType::UnsignedInt),
+            ),
+        ]
+        .into_iter()
+        .collect();
+        // The one the device never reported is read first.
+        assert_eq!(
+            next_step(&desired, &tree, &[], &BTreeSet::new()),
+            Step::Read {
+                names: vec!["Device.X_Vendor.New".into()]
+            }
+        );
+        let read: BTreeSet<String> = ["Device.X_Vendor.New".to_string()].into();
+        let Step::SetValues(values) = next_step(&desired, &tree, &[], &read) else {
+            panic!("values expected");
+        };
+        let sent: Vec<(&str, &XsdType)> = values
+            .iter()
+            .map(|v| (v.name.as_str(), &v.xsd_type))
+            .collect();
+        assert_eq!(
+            sent,
+            [
+                (
+                    "Device.ManagementServer.PeriodicInformInterval",
+                    &XsdType::UnsignedInt
+                ),
+                // The resource's type wins; one the device has none for goes as a string.
+                ("Device.X_Vendor.Level", &XsdType::Int),
+                ("Device.X_Vendor.New", &XsdType::String),
+            ]
+        );
     }
 
     #[test]
