@@ -1025,11 +1025,19 @@ async fn a_maintenance_window_holds_work_until_it_opens() {
     const DEVICES: u32 = 30;
     // A third of the devices speak only CWMP 1.0 (no ScheduleDownload): their work is held.
     let fleet = rollout_fleet(DEVICES, &[], |config| config.misbehaviour.cwmp10_only = 0.3).await;
-    // A window that opens at the start of the next minute (UTC) and stays open one minute.
-    let now = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_secs();
+    // A window that opens at the start of the next minute (UTC) and stays open one minute. Late
+    // in a minute there is not time enough to see the work held before it opens: wait for the
+    // next minute first.
+    let unix_seconds = || {
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_secs()
+    };
+    if unix_seconds() % 60 > 30 {
+        tokio::time::sleep(Duration::from_secs(61 - unix_seconds() % 60)).await;
+    }
+    let now = unix_seconds();
     let next_minute = (now / 60 + 1) % 60;
     let strategy = format!(
         "    canary: {{count: 5}}
