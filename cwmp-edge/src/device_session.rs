@@ -87,7 +87,7 @@ pub enum Note {
         /// What it did (`reboot`, `setParameterValues`...).
         kind: &'static str,
     },
-    /// A task faulted and will be tried again in a later session.
+    /// A task faulted: it is tried again in a later session, or, `gave_up`, it failed for good.
     TaskFaulted {
         /// The task's id.
         task: String,
@@ -97,15 +97,8 @@ pub enum Note {
         fault: CwmpFault,
         /// Attempts so far.
         attempts: u32,
-    },
-    /// A task failed for good.
-    TaskFailed {
-        /// The task's id.
-        task: String,
-        /// What it did.
-        kind: &'static str,
-        /// Why.
-        fault: CwmpFault,
+        /// Whether the task failed for good.
+        gave_up: bool,
     },
 }
 
@@ -159,25 +152,16 @@ impl Note {
                 kind,
                 fault,
                 attempts,
-            } => tracing::warn!(
-                %device,
-                %task,
-                %kind,
-                code = fault.code,
-                parameter = %fault.failed_parameters(),
-                fault = %fault.describe(),
-                attempts,
-                "task faulted; it is tried again"
-            ),
-            Note::TaskFailed { task, kind, fault } => tracing::warn!(
-                %device,
-                %task,
-                %kind,
-                code = fault.code,
-                parameter = %fault.failed_parameters(),
-                fault = %fault.describe(),
-                "task failed"
-            ),
+                gave_up,
+            } => {
+                let (code, parameter, fault) =
+                    (fault.code, fault.failed_parameters(), fault.describe());
+                if *gave_up {
+                    tracing::warn!(%device, %task, %kind, code, %parameter, %fault, attempts, "task failed");
+                } else {
+                    tracing::warn!(%device, %task, %kind, code, %parameter, %fault, attempts, "task faulted; it is tried again");
+                }
+            }
         }
     }
 }
@@ -590,19 +574,12 @@ impl DeviceSession {
         self.tried.insert(task.id.clone());
         records::put_task(txn, &task).await?;
         outcome.changed_tasks.push(task.id.clone());
-        outcome.notes.push(if failed {
-            Note::TaskFailed {
-                task: task.id.clone(),
-                kind: task.spec.kind(),
-                fault: fault.clone(),
-            }
-        } else {
-            Note::TaskFaulted {
-                task: task.id.clone(),
-                kind: task.spec.kind(),
-                fault: fault.clone(),
-                attempts: task.attempts,
-            }
+        outcome.notes.push(Note::TaskFaulted {
+            task: task.id.clone(),
+            kind: task.spec.kind(),
+            fault: fault.clone(),
+            attempts: task.attempts,
+            gave_up: failed,
         });
         self.record_fault(txn, Some(task.id.clone()), fault, task.attempts, now, ids)
             .await
@@ -627,10 +604,12 @@ impl DeviceSession {
         task.finished = Some(now);
         records::put_task(txn, &task).await?;
         outcome.changed_tasks.push(task.id.clone());
-        outcome.notes.push(Note::TaskFailed {
+        outcome.notes.push(Note::TaskFaulted {
             task: task.id.clone(),
             kind: task.spec.kind(),
             fault: fault.clone(),
+            attempts: task.attempts,
+            gave_up: true,
         });
         self.record_fault(txn, Some(task.id.clone()), fault, task.attempts, now, ids)
             .await

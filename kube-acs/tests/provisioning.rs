@@ -364,6 +364,21 @@ async fn device_ready(acs: &Acs, name: &str) -> Value {
         .clone()
 }
 
+/// Asserts a session sent what a profile setting the untyped SSID does: the device's type of the
+/// SSID is read first, then the values are set.
+fn read_then_set(sent: &[Body]) {
+    assert!(
+        matches!(
+            sent,
+            [
+                Body::GetParameterValues { .. },
+                Body::SetParameterValues { .. }
+            ]
+        ),
+        "{sent:?}"
+    );
+}
+
 #[tokio::test]
 async fn a_read_only_parameter_fails_provisioning_and_tasks_at_once_naming_it() {
     let dir = tempfile::tempdir().unwrap();
@@ -393,18 +408,7 @@ spec:
     );
     let acs = start(&resources, &dir.path().join("data"), &[]).await;
     let mut cpe = Cpe::new(&acs.cwmp, "RDONLY01", "http://127.0.0.1:9/");
-    let sent = cpe.session().await;
-    // The SSID has no type in the profile: the device's is read first.
-    assert!(
-        matches!(
-            sent.as_slice(),
-            [
-                Body::GetParameterValues { .. },
-                Body::SetParameterValues { .. }
-            ]
-        ),
-        "{sent:?}"
-    );
+    read_then_set(&cpe.session().await);
     let (_, record) = acs
         .get(&format!("/api/v1/devices/{}/provisioning", cpe.device_id()))
         .await;
@@ -497,18 +501,7 @@ spec:
     let mut cpe = Cpe::new(&acs.cwmp, "FAULTY01", "http://127.0.0.1:9/");
     // The device is busy (9002, internal error): a fault that may pass, so it is retried.
     cpe.set_values_fault = 9002;
-    let sent = cpe.session().await;
-    // The SSID has no type in the profile: the device's is read first.
-    assert!(
-        matches!(
-            sent.as_slice(),
-            [
-                Body::GetParameterValues { .. },
-                Body::SetParameterValues { .. }
-            ]
-        ),
-        "{sent:?}"
-    );
+    read_then_set(&cpe.session().await);
     let (_, record) = acs
         .get(&format!("/api/v1/devices/{}/provisioning", cpe.device_id()))
         .await;

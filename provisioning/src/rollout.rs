@@ -1208,22 +1208,31 @@ mod tests {
         }
     }
 
-    #[test]
-    fn a_window_that_never_opens_holds_the_rollout_and_says_why() {
-        let s = strategy();
-        let mut fleet = Fleet::new(10, &s);
-        let tick = Tick {
-            strategy: &s,
+    /// A tick at 1 s, outside the maintenance window, which opens at 50 s and closes at 80 s.
+    fn outside_the_window(s: &RolloutStrategy) -> Tick<'_> {
+        Tick {
+            strategy: s,
             target_version: "2.0",
             now: 1_000,
             paused: false,
             abort: false,
             window_open: false,
+            next_window: Some((50_000, 80_000)),
+            window_error: None,
+            rate_allowance: 1000,
+        }
+    }
+
+    #[test]
+    fn a_window_that_never_opens_holds_the_rollout_and_says_why() {
+        let s = strategy();
+        let mut fleet = Fleet::new(10, &s);
+        let tick = Tick {
             next_window: None,
             window_error: Some(
                 "strategy.maintenanceWindow.timeZone \"Mars/Olympus\" is not an IANA time zone",
             ),
-            rate_allowance: 1000,
+            ..outside_the_window(&s)
         };
         let result = tick_with(&mut fleet, &tick, &|_, (v, _, dl)| seen(v, dl.clone()));
         assert!(result.start.is_empty(), "{:?}", result.start);
@@ -1239,17 +1248,7 @@ mod tests {
     fn outside_the_window_devices_that_take_it_get_a_schedule_download() {
         let s = strategy();
         let mut fleet = Fleet::new(10, &s);
-        let tick = Tick {
-            strategy: &s,
-            target_version: "2.0",
-            now: 1_000,
-            paused: false,
-            abort: false,
-            window_open: false,
-            next_window: Some((50_000, 80_000)),
-            window_error: None,
-            rate_allowance: 1000,
-        };
+        let tick = outside_the_window(&s);
         let canary = fleet.canary();
         // The first canary device speaks CWMP 1.0: its work is held.
         let old = canary[0].clone();
